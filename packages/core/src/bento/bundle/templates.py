@@ -1,0 +1,151 @@
+"""The generated files of a bundle: README, Dockerfile, entrypoint, pyproject and the package
+`__init__`. Values that come from users are quoted for the file they land in."""
+from __future__ import annotations
+
+import json
+import re
+
+from .metadata import BundleMetadata
+
+__all__ = ["readme", "dockerfile", "ENTRYPOINT", "pyproject", "package_init", "BUILD_BACKEND", "pep440_version"]
+
+
+def pep440_version(version: str) -> str:
+    """A pip-acceptable version: `1.2.<stamp>` -> `1.2+<stamp>`, `<stamp>` -> `0+<stamp>`."""
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(.+)", version)
+    public, local = (f"{m.group(1)}.{m.group(2)}", m.group(3)) if m else ("0", version)
+    return f"{public}+{re.sub(r'[^A-Za-z0-9]+', '.', local).strip('.').lower()}"
+
+
+def readme(meta: BundleMetadata) -> str:
+    lines = [f"# {meta.name} {meta.version}", "", meta.service.doc or "A Bento prediction service.", "",
+             "## APIs", ""]
+    for a in meta.apis:
+        doc = f": {a.doc.splitlines()[0]}" if a.doc else ""
+        lines.append(f"- `POST /{a.route}` ({a.input.type} -> {a.output.type}, batch={a.batch}){doc}")
+    lines += ["", "## Artifacts", ""]
+    lines += [f"- `{a.name}`: {a.type} ({a.format})" for a in meta.artifacts] or ["- none"]
+    lines += ["", "## Use", "", "```", f"bento serve .            # HTTP on 127.0.0.1:5000",
+              f"bento run . {meta.apis[0].name if meta.apis else 'API'} --input '...'",
+              f"pip install .            # then: import {meta.name}; {meta.name}.load()", "```", ""]
+    return "\n".join(lines)
+
+
+def dockerfile(base_image: str, has_setup_sh: bool, has_conda: bool) -> str:
+    steps = [
+        f"FROM {base_image}",
+        "ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BENTO_HOME=/home/bento/bento BENTO_SERVER_PORT=5000",
+        "RUN useradd --create-home --uid 10001 bento",
+        "WORKDIR /bundle",
+        "COPY . /bundle",
+    ]
+    if has_setup_sh:
+        steps.append("RUN bash /bundle/setup.sh")
+    if has_conda:
+        steps.append("RUN conda env update -n base -f /bundle/environment.yml")
+    steps += [
+        "RUN pip install --no-cache-dir -r /bundle/requirements.txt",
+        "USER bento",
+        "EXPOSE 5000",
+        'ENTRYPOINT ["/bundle/docker-entrypoint.sh"]',
+    ]
+    return "\n".join(steps) + "\n"
+
+
+ENTRYPOINT = """#!/bin/sh
+# Serves this bundle; port and workers come from BENTO_SERVER_PORT / BENTO_SERVER_WORKERS.
+# Inside a container the server must listen on all interfaces to be reachable.
+set -e
+exec bento serve /bundle --host 0.0.0.0 "$@"
+"""
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid TOML basic string
+
+
+def pyproject(meta: BundleMetadata, requirements: list) -> str:
+    deps = "".join(f"    {_toml_str(r)},\n" for r in requirements)
+    name = meta.name
+    return f"""[build-system]
+requires = ["setuptools>=64"]
+build-backend = "_bento_build"
+backend-path = ["."]
+
+[project]
+name = {_toml_str(name)}
+version = {_toml_str(pep440_version(meta.version))}
+description = {_toml_str((meta.service.doc or "A Bento prediction service").splitlines()[0])}
+requires-python = ">=3.9"
+dependencies = [
+{deps}]
+
+[project.scripts]
+{name} = "{name}:main"
+
+[tool.setuptools]
+packages = [{_toml_str(name)}]
+include-package-data = false
+
+[tool.setuptools.package-data]
+{name} = ["**/*"]
+"""
+
+
+def package_init(meta: BundleMetadata) -> str:
+    return f'''"""{meta.name} {meta.version}, a Bento bundle: `{meta.name}.load()` returns the service."""
+from bento.bundle.installed import load_package, run_package_cli
+
+__version__ = {meta.version!r}
+
+
+def load():
+    """The service with its artifacts loaded."""
+    return load_package(__file__)
+
+
+def main() -> None:
+    """Console script: `{meta.name} run API --input ...`, `{meta.name} serve`."""
+    run_package_cli(__file__)
+'''
+
+
+# PEP 517 backend shipped inside every bundle: refuses to build a bundle whose files do not
+# match MANIFEST.sha256 (it runs in pip's isolated build env, where bento is not installed).
+BUILD_BACKEND = '''"""Build backend of a Bento bundle: verify MANIFEST.sha256, then build with setuptools."""
+import hashlib
+import os
+
+from setuptools import build_meta as _setuptools
+
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def _verify():
+    with open(os.path.join(_ROOT, "MANIFEST.sha256"), encoding="utf-8") as f:
+        for line in f:
+            digest, _, rel = line.rstrip("\\n").partition("  ")
+            path = os.path.join(_ROOT, *rel.split("/"))
+            try:
+                with open(path, "rb") as g:
+                    actual = hashlib.sha256(g.read()).hexdigest()
+            except OSError:
+                actual = None
+            if actual != digest:
+                raise RuntimeError("bundle file %s does not match MANIFEST.sha256: refusing to install" % rel)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _verify()
+    return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    _verify()
+    return _setuptools.build_sdist(sdist_directory, config_settings)
+
+
+get_requires_for_build_wheel = _setuptools.get_requires_for_build_wheel
+get_requires_for_build_sdist = _setuptools.get_requires_for_build_sdist
+prepare_metadata_for_build_wheel = _setuptools.prepare_metadata_for_build_wheel
+'''

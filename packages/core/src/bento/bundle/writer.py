@@ -1,0 +1,160 @@
+"""Write a service as a bundle directory (SPEC §3)."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import stat
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from ..exceptions import BundleError, InvalidArgument
+from ..labels import validate_labels
+from . import templates
+from .manifest import write_manifest
+from .metadata import FILE_NAME, AdapterInfo, APIInfo, ArtifactInfo, BundleMetadata, EnvInfo, ServiceInfo
+from .modules import analyze
+from .requirements import build_requirements
+
+__all__ = ["write_bundle", "ARTIFACTS_DIR", "STATIC_DIR"]
+
+ARTIFACTS_DIR = "artifacts"
+STATIC_DIR = "web_static_content"
+
+
+def _check_saveable(svc: Any) -> None:
+    cls = type(svc)
+    if cls.__module__ == "__main__":
+        raise BundleError(
+            f"{cls.__name__} is defined in __main__ (a script or notebook cell) and cannot be saved: "
+            "the bundle must import it again. Move the class into a module file and import it."
+        )
+    missing = [a.name for a in svc.artifacts if not a.is_ready]
+    if missing:
+        raise BundleError(f"{svc.name}: pack artifact(s) {', '.join(missing)} before saving")
+    if not svc.inference_apis:
+        raise BundleError(f"{svc.name} declares no @api")
+
+
+def _adapter_info(registry: Any, kind: str, adapter: Any) -> AdapterInfo:
+    return AdapterInfo(type=adapter.type_name(), config=adapter.config,
+                       plugin=registry.provider(kind, type(adapter)).distribution)
+
+
+def build_metadata(svc: Any, labels: dict, python_version: str, env_info: EnvInfo) -> BundleMetadata:
+    from .. import __version__
+    from ..artifacts.base import thaw
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    apis = [
+        APIInfo(name=a.name, route=a.route, input=_adapter_info(registry, "input adapter", a.input_adapter),
+                output=_adapter_info(registry, "output adapter", a.output_adapter), batch=a.batch,
+                mb_max_batch_size=a.mb_max_batch_size, mb_max_latency=a.mb_max_latency, doc=a.doc,
+                http_methods=list(a.input_adapter.HTTP_METHODS))
+        for a in svc.inference_apis
+    ]
+    artifacts = []
+    for a in svc.artifacts:
+        provider = registry.provider("artifact", type(a))
+        artifacts.append(ArtifactInfo(name=a.name, type=a.type_name(), plugin=provider.distribution,
+                                      plugin_version=provider.version, format=a.format,
+                                      pickle_based=bool(a.PICKLE_BASED), options=a.options,
+                                      metadata=thaw(a.metadata)))
+    cls = type(svc)
+    return BundleMetadata(
+        name=svc.name, version=svc.version, created_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        bento_version=__version__, python_version=python_version,
+        service=ServiceInfo(module=cls.__module__, class_name=cls.__name__, doc=(cls.__doc__ or "").strip(),
+                            web_static_content=STATIC_DIR if svc.web_static_content else None),
+        apis=apis, artifacts=artifacts, env=env_info, labels=labels)
+
+
+def _bento_distributions(svc: Any) -> dict:
+    """bento-core plus every plugin distribution that provides a type this service uses."""
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    used = [("artifact", type(a)) for a in svc.artifacts]
+    for api in svc.inference_apis:
+        used += [("input adapter", type(api.input_adapter)), ("output adapter", type(api.output_adapter))]
+    from .. import __version__
+
+    dists = {"bento-core": __version__}
+    for kind, cls in used:
+        info = registry.provider(kind, cls)
+        if info.distribution not in ("?", ""):
+            dists[info.distribution] = info.version
+    return dists
+
+
+def write_bundle(svc: Any, path: str, labels: Optional[dict] = None) -> str:
+    """Write the bundle of `svc` into `path` (created; must not exist or be empty)."""
+    _check_saveable(svc)
+    labels = validate_labels(labels)
+    path = os.path.abspath(path)
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise InvalidArgument(f"{path} exists and is not an empty directory")
+    env = svc.env
+    analysis = analyze(type(svc).__module__)
+    python_version = platform.python_version()
+    requirements = build_requirements(env.pip_packages, analysis.distributions if env.infer_pip_packages else {},
+                                      _bento_distributions(svc))
+    base = env.docker_base_image or ("continuumio/miniconda3" if env.conda_dependencies
+                                     else f"python:{'.'.join(python_version.split('.')[:2])}-slim")
+    env_info = EnvInfo(python_version=python_version, pip_packages=requirements, conda_channels=list(env.conda_channels),
+                       conda_dependencies=list(env.conda_dependencies), docker_base_image=base,
+                       has_setup_sh=env.setup_sh is not None)
+    meta = build_metadata(svc, labels, python_version, env_info)
+
+    os.makedirs(path, exist_ok=True)
+    try:
+        _write_files(svc, path, meta, analysis, requirements)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def _write_text(path: str, text: str, executable: bool = False) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    if executable:
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _write_files(svc: Any, path: str, meta: BundleMetadata, analysis: Any, requirements: list) -> None:
+    import yaml
+
+    pkg = os.path.join(path, meta.name)
+    os.makedirs(os.path.join(pkg, ARTIFACTS_DIR))
+    reserved = {"__init__.py", FILE_NAME, ARTIFACTS_DIR, STATIC_DIR}
+    for mod in analysis.local:
+        if mod.relpath.split("/")[0] in reserved:
+            raise BundleError(f"module {mod.name} would overwrite the bundle's own {mod.relpath}: rename it")
+        dst = os.path.join(pkg, *mod.relpath.split("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(mod.path, dst)
+    for artifact in svc.artifacts:
+        artifact.save(os.path.join(pkg, ARTIFACTS_DIR))
+    if svc.web_static_content:
+        shutil.copytree(svc.web_static_content, os.path.join(pkg, STATIC_DIR))
+    meta_yaml = meta.to_yaml()
+    _write_text(os.path.join(pkg, FILE_NAME), meta_yaml)
+    _write_text(os.path.join(pkg, "__init__.py"), templates.package_init(meta))
+    _write_text(os.path.join(path, FILE_NAME), meta_yaml)
+    _write_text(os.path.join(path, "README.md"), templates.readme(meta))
+    _write_text(os.path.join(path, "requirements.txt"), "".join(r + "\n" for r in requirements))
+    env = svc.env
+    if env.conda_dependencies:
+        conda = {"name": meta.name, "channels": list(env.conda_channels) or ["defaults"],
+                 "dependencies": list(env.conda_dependencies)}
+        _write_text(os.path.join(path, "environment.yml"), yaml.safe_dump(conda, sort_keys=False))
+    if env.setup_sh is not None:
+        _write_text(os.path.join(path, "setup.sh"), env.setup_sh, executable=True)
+    _write_text(os.path.join(path, "Dockerfile"),
+                templates.dockerfile(meta.env.docker_base_image, env.setup_sh is not None, bool(env.conda_dependencies)))
+    _write_text(os.path.join(path, "docker-entrypoint.sh"), templates.ENTRYPOINT, executable=True)
+    _write_text(os.path.join(path, "pyproject.toml"), templates.pyproject(meta, requirements))
+    _write_text(os.path.join(path, "_bento_build.py"), templates.BUILD_BACKEND)
+    write_manifest(path)

@@ -1,0 +1,4 @@
+"""`python -m bento.cli` = `bento`."""
+from . import main
+
+main()

@@ -1,0 +1,182 @@
+"""Core commands: bundles in the repository (list, get, delete, info, open-api-spec, retrieve),
+`run`, `config` and `plugins`."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any, Optional
+
+import click
+
+from ..exceptions import AlreadyExists, InvalidArgument, NotFound
+from .output import output_option, render
+
+__all__ = ["add_core_commands"]
+
+LIST_COLUMNS = ("tag", "created_at", "apis", "artifacts", "labels")
+
+
+def registry_options(func: Any) -> Any:
+    """--yatai-url/--yatai-token: use a registry instead of the configured repository."""
+    func = click.option("--yatai-token", envvar="BENTO_YATAI_TOKEN", default=None, help="Token for the registry.")(func)
+    return click.option("--yatai-url", default=None, metavar="URL",
+                        help="Registry (host:port, grpc://, grpcs://) instead of the configured repository.")(func)
+
+
+def _repo(yatai_url: Optional[str], yatai_token: Optional[str]) -> Any:
+    from ..repository import get_repository
+
+    return get_repository(yatai_url, yatai_token)
+
+
+def _selector(labels: Optional[str]) -> list:
+    from ..labels import parse_selector
+
+    return parse_selector(labels) if labels else []
+
+
+def _bundle_dir(bento: str) -> str:
+    from ..bundle.reader import resolve
+
+    return resolve(bento)
+
+
+@click.command("list")
+@click.argument("name", required=False)
+@click.option("--labels", default=None, metavar="SELECTOR", help="Label selector, e.g. 'framework=sklearn, stage In (prod, qa)'.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many bundles.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many bundles first.")
+@click.option("--ascending", is_flag=True, help="Oldest first (default: newest first).")
+@output_option("table", "json", "yaml")
+@registry_options
+def list_cmd(name: Optional[str], labels: Optional[str], limit: Optional[int], offset: int, ascending: bool,
+             output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+    """List saved bundles, newest first."""
+    from ..labels import validate_name
+
+    if name:
+        validate_name(name)
+    items = _repo(yatai_url, yatai_token).list(name, _selector(labels), limit, offset, ascending)
+    render([b.summary() for b in items], output, LIST_COLUMNS)
+
+
+@click.command("get")
+@click.argument("bento")
+@click.option("--labels", default=None, metavar="SELECTOR", help="Only bundles whose labels match.")
+@click.option("--print-location", is_flag=True, help="Print only where the bundle is (for scripts).")
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default=None,
+              help="Output format [default: a table for NAME, YAML for one bundle].")
+@registry_options
+def get_cmd(bento: str, labels: Optional[str], print_location: bool, output: Optional[str],
+            yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+    """Show one bundle (NAME:VERSION, NAME:latest) or the versions of NAME."""
+    from ..labels import matches
+    from ..repository import parse_tag
+
+    repo = _repo(yatai_url, yatai_token)
+    selector = _selector(labels)
+    name, version = parse_tag(bento)
+    if ":" not in bento and not print_location:
+        items = repo.list(name, selector)
+        if not items:
+            raise NotFound(f"no bundle named {name}" + (f" with labels {labels}" if labels else ""))
+        render([b.summary() for b in items], output or "table", LIST_COLUMNS)
+        return
+    found = repo.list(name, selector, limit=1) if version is None and selector else [repo.get(bento)]
+    if not found or not matches(selector, found[0].labels):
+        raise NotFound(f"no bundle {bento}" + (f" with labels {labels}" if labels else ""))
+    info = found[0]
+    if print_location:
+        click.echo(info.location)
+        return
+    data = {**info.metadata.to_dict(), "location": info.location}
+    render(info.summary() if output == "table" else data, output or "yaml", LIST_COLUMNS)
+
+
+@click.command("delete")
+@click.argument("bentos", nargs=-1)
+@click.option("--labels", default=None, metavar="SELECTOR", help="Only bundles whose labels match (alone: all such bundles).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@registry_options
+def delete_cmd(bentos: tuple, labels: Optional[str], yes: bool, yatai_url: Optional[str],
+               yatai_token: Optional[str]) -> None:
+    """Delete bundles (NAME:VERSION, NAME:latest; NAME alone means every version)."""
+    from ..labels import matches
+    from ..repository import parse_tag
+
+    repo = _repo(yatai_url, yatai_token)
+    selector = _selector(labels)
+    if not bentos and not selector:
+        raise InvalidArgument("name at least one BENTO or give --labels")
+    targets: dict = {}
+    for bento in bentos:
+        name, version = parse_tag(bento)
+        found = [repo.get(bento)] if ":" in bento else repo.list(name)
+        if not found:
+            raise NotFound(f"no bundle named {name}")
+        targets.update((b.tag, b) for b in found)
+    if not bentos:
+        targets = {b.tag: b for b in repo.list(None, selector)}
+    targets = {t: b for t, b in targets.items() if matches(selector, b.labels)}
+    if not targets:
+        raise NotFound(f"no bundle matches the labels {labels}")
+    tags = sorted(targets)
+    if not yes:
+        click.confirm(f"Delete {len(tags)} bundle(s): {', '.join(tags)}?", abort=True, err=True)
+    for tag in tags:
+        repo.delete(tag)
+        click.echo(f"deleted {tag}", err=True)
+
+
+@click.command("info")
+@click.argument("bento")
+@output_option("json", "yaml", default="yaml")
+def info_cmd(bento: str, output: str) -> None:
+    """Show a bundle's APIs, artifacts, environment and labels (from its bento.yml)."""
+    from ..bundle.reader import read_metadata
+
+    render(read_metadata(_bundle_dir(bento)).to_dict(), output)
+
+
+@click.command("open-api-spec")
+@click.argument("bento")
+@click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
+def open_api_spec_cmd(bento: str, trust_pickle: Optional[bool]) -> None:
+    """Print the OpenAPI 3 document of the bundle's HTTP API."""
+    from .. import load
+    from ..openapi import openapi_spec
+
+    click.echo(json.dumps(openapi_spec(load(bento, trust_pickle=trust_pickle)), indent=2))
+
+
+@click.command("retrieve")
+@click.argument("bento")
+@click.option("--target-dir", required=True, type=click.Path(file_okay=False), help="New directory to copy the bundle to.")
+@registry_options
+def retrieve_cmd(bento: str, target_dir: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+    """Copy a bundle out of the repository into a new directory (never overwrites)."""
+    if os.path.lexists(target_dir):
+        raise AlreadyExists(f"{target_dir} already exists; retrieve never overwrites: choose a new directory")
+    src = _repo(yatai_url, yatai_token).fetch(bento) if (yatai_url or not os.path.isdir(bento)) else bento
+    from ..bundle.manifest import verify_manifest
+
+    verify_manifest(src)
+    tmp = f"{target_dir.rstrip(os.sep)}.partial-{os.getpid()}"
+    shutil.copytree(src, tmp, symlinks=True)
+    try:
+        os.rename(tmp, target_dir)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise AlreadyExists(f"{target_dir} appeared while copying; nothing was overwritten") from None
+    click.echo(os.path.abspath(target_dir))
+
+
+def add_core_commands(cli: click.Group) -> None:
+    from .config_cmd import config_group
+    from .plugins_cmd import plugins_cmd
+    from .run import run_cmd
+
+    for cmd in (list_cmd, get_cmd, delete_cmd, run_cmd, info_cmd, open_api_spec_cmd, retrieve_cmd,
+                config_group, plugins_cmd):
+        cli.add_command(cmd)

@@ -1,0 +1,149 @@
+"""The core CLI through click's runner: output formats, selectors, one-line errors."""
+import json
+import os
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from bento.cli import make_cli
+
+
+@pytest.fixture
+def run():
+    cli = make_cli()
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def saved(toy):
+    toy.pack("table", {"a": 1})
+    first = toy.save(labels={"stage": "dev"})
+    first_version = toy.version
+    toy.pack("table", {"a": 2})
+    second = toy.save(labels={"stage": "prod", "team": "ml"})
+    return {"dev": (first_version, first), "prod": (toy.version, second)}
+
+
+def _one_line_error(result, code, text):
+    assert result.exit_code == code, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert text in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_list_table_json_yaml_and_selectors(run, saved):
+    out = run("list")
+    assert out.exit_code == 0
+    header, *rows = out.output.splitlines()
+    assert header.split() == ["TAG", "CREATED_AT", "APIS", "ARTIFACTS", "LABELS"]
+    assert rows[0].startswith(f"ToyService:{saved['prod'][0]}") and len(rows) == 2
+    data = json.loads(run("list", "-o", "json", "--labels", "stage=dev").output)
+    assert [d["version"] for d in data] == [saved["dev"][0]] and data[0]["labels"] == {"stage": "dev"}
+    data = yaml.safe_load(run("list", "-o", "yaml", "--labels", "team Exists", "--limit", "5").output)
+    assert [d["version"] for d in data] == [saved["prod"][0]]
+
+
+def test_malformed_selector_is_a_one_line_usage_error(run, saved):
+    _one_line_error(run("list", "--labels", "stage In (dev"), 2, "malformed label selector 'stage In (dev': unexpected end")
+
+
+def test_get_formats_and_print_location(run, saved):
+    version, path = saved["prod"]
+    out = run("get", "ToyService:latest")
+    meta = yaml.safe_load(out.output)
+    assert meta["version"] == version and meta["location"] == path
+    assert run("get", "ToyService:latest", "--print-location", "-q").output.strip() == path
+    assert run("get", "ToyService", "--print-location", "--labels", "stage=dev").output.strip() == saved["dev"][1]
+    versions = json.loads(run("get", "ToyService", "-o", "json").output)
+    assert [v["version"] for v in versions] == [version, saved["dev"][0]]
+    _one_line_error(run("get", "Missing:latest"), 1, "no bundle named Missing")
+
+
+def test_delete_with_confirmation_and_yes(run, saved):
+    version, path = saved["dev"]
+    out = run("delete", f"ToyService:{version}", input="n\n")
+    assert out.exit_code == 1 and os.path.exists(path)
+    out = run("delete", "--labels", "stage=dev", "-y")
+    assert out.exit_code == 0 and not os.path.exists(path)
+    assert os.path.exists(saved["prod"][1])
+    _one_line_error(run("delete", "Nope", "-y"), 1, "no bundle named Nope")
+
+
+def test_run_input_and_streamed_file(run, saved, tmp_path):
+    out = run("run", "ToyService:latest", "double", "--input", "21")
+    assert out.exit_code == 0 and out.output.strip() == "42"
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(f"{i}\n" for i in range(25)))
+    out = run("run", "ToyService:latest", "double", "--input-file", str(data), "--batch-size", "4")
+    assert out.exit_code == 0
+    lines = [ln for ln in out.output.splitlines() if not ln.startswith("bento run")]
+    assert lines == [str(2 * i) for i in range(25)]
+
+
+def test_run_errors_are_one_line(run, saved, tmp_path):
+    _one_line_error(run("run", "ToyService:latest", "double", "--input", "{nope"), 2, "--input is not JSON")
+    _one_line_error(run("run", "ToyService:latest", "double"), 2, "give --input TEXT or --input-file PATH")
+    _one_line_error(run("run", "ToyService:latest", "nope", "--input", "1"), 1, "ToyService has no API 'nope'")
+    out = run("run", "ToyService:latest", "broken", "--input", "1")
+    assert out.exit_code == 1 and "API returned 0 results for 1 inputs" in out.output
+
+
+def test_verbose_shows_the_traceback(run, saved):
+    out = CliRunner().invoke(make_cli(), ["get", "Missing:latest", "--verbose"])
+    assert out.exit_code != 0 and out.exc_info[0].__name__ == "NotFound"
+
+
+def test_info_and_open_api_spec(run, saved):
+    info = yaml.safe_load(run("info", "ToyService:latest").output)
+    assert [a["name"] for a in info["apis"]] == ["double", "lookup", "rows", "broken", "explode"]
+    spec = json.loads(run("open-api-spec", "ToyService:latest").output)
+    assert spec["openapi"].startswith("3.") and "/v1/raise" in spec["paths"] and "/healthz" in spec["paths"]
+    assert spec["paths"]["/double"]["post"]["operationId"] == "double"
+
+
+def test_retrieve_never_overwrites(run, saved, tmp_path):
+    target = tmp_path / "copy"
+    out = run("retrieve", "ToyService:latest", "--target-dir", str(target))
+    assert out.exit_code == 0 and (target / "MANIFEST.sha256").exists()
+    marker = target / "README.md"
+    before = marker.read_text()
+    _one_line_error(run("retrieve", "ToyService:latest", "--target-dir", str(target)), 1, "already exists")
+    assert marker.read_text() == before
+
+
+def test_config_set_get_unset_view(run, bento_home):
+    assert run("config", "set", "run.batch_size=123").exit_code == 0
+    assert "batch_size = 123" in (bento_home / "config.toml").read_text()
+    from bento.config import reset_config
+
+    reset_config()
+    assert run("config", "get", "run.batch_size").output.strip() == "123"
+    view = json.loads(run("config", "view", "-o", "json").output)
+    assert view["run"]["batch_size"] == 123
+    _one_line_error(run("config", "set", "run.batchsize=1"), 2, "extra fields found (batchsize) @ run")
+    _one_line_error(run("config", "set", "nosection.key=1"), 2, "unknown config section 'nosection'")
+    assert "batchsize" not in (bento_home / "config.toml").read_text()
+    assert run("config", "unset", "run.batch_size").exit_code == 0
+    assert not (bento_home / "config.toml").read_text().strip()
+
+
+def test_plugins_lists_builtins_with_hooks(run):
+    rows = json.loads(run("plugins", "-o", "json").output)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["bento.artifacts.plugin"]["distribution"] == "bento-core"
+    assert "register_artifacts" in by_name["bento.artifacts.plugin"]["hooks"]
+    assert "artifact:PickleArtifact" in by_name["bento.artifacts.plugin"]["provides"]
+
+
+def test_plugin_commands_name_their_pip_package(run):
+    from bento.plugins import default_plugin_manager
+
+    if default_plugin_manager().has_plugin("server"):
+        pytest.skip("bento-server is installed here")
+    _one_line_error(run("serve", "X"), 1, "'bento serve' is provided by the bento-server plugin: pip install bento-server")

@@ -1,0 +1,52 @@
+import pytest
+
+from bento.exceptions import InvalidArgument
+from bento.labels import matches, parse_selector, validate_labels
+
+
+@pytest.mark.parametrize("labels", [{"a": "b"}, {"framework": "sklearn", "stage": "prod-1.2_x"}, {"k" * 63: "v" * 63}])
+def test_valid_labels_pass(labels):
+    assert validate_labels(labels) == labels
+
+
+@pytest.mark.parametrize("labels, bad", [
+    ({"-a": "b"}, "-a"), ({"a": "b-"}, "b-"), ({"a b": "c"}, "a b"), ({"k" * 64: "v"}, "k" * 64),
+    ({"a": ""}, "''"), ({"a": 1}, "1"), ({"ü": "x"}, "ü"),
+])
+def test_invalid_labels_are_rejected_naming_the_bad_part(labels, bad):
+    with pytest.raises(InvalidArgument, match="invalid label") as e:
+        validate_labels(labels)
+    assert bad.strip("'") in str(e.value)
+
+
+def test_selector_grammar_covers_every_operator():
+    labels = {"env": "prod", "team": "ml", "tier": "gold"}
+    assert matches(parse_selector("env=prod"), labels)
+    assert not matches(parse_selector("env!=prod"), labels)
+    assert matches(parse_selector("env In (prod, qa), team notin (web)"), labels)
+    assert matches(parse_selector("tier Exists, owner DoesNotExist"), labels)
+    assert matches(parse_selector("tier"), labels)
+    assert not matches(parse_selector("owner"), labels)
+    assert matches(parse_selector("env IN (prod)"), labels)  # operators are case-insensitive
+
+
+def test_later_equality_for_the_same_key_replaces_the_earlier_one():
+    reqs = parse_selector("env=qa, env=prod")
+    assert [str(r) for r in reqs] == ["env=prod"]
+    assert matches(reqs, {"env": "prod"})
+
+
+@pytest.mark.parametrize("text, where", [
+    ("env In ()", "empty value list at position 9"),
+    ("env=prod team=ml", "position 10"),
+    ("env In (a", "unexpected end"),
+    ("=prod", "position 1"),
+    ("env ~ x", "unexpected character at position 5"),
+    ("env Is prod", "expected =, !=, In, NotIn, Exists or DoesNotExist"),
+    ("", "empty selector"),
+])
+def test_malformed_selector_points_at_the_bad_part(text, where):
+    with pytest.raises(InvalidArgument, match="malformed label selector") as e:
+        parse_selector(text)
+    assert where in str(e.value)
+    assert "\n" not in str(e.value)

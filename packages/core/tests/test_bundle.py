@@ -137,7 +137,14 @@ def test_added_removed_or_unlisted_files_are_refused(toy, tmp_path, change, mess
 
 
 def test_missing_artifact_plugin_names_the_pip_package(toy, tmp_path):
+    import toy_adapters
+
+    from bento import plugins
+
     path = toy.save_to_dir(str(tmp_path / "b"))
+    pm = plugins.get_plugin_manager(load_entrypoints=False)  # as if no artifact plugin were installed
+    pm.register(toy_adapters)
+    plugins.set_plugin_manager(pm)
     _rewrite_meta(path, lambda m: m["artifacts"][0].update(type="XgboostModelArtifact", plugin="", plugin_version=""))
     with pytest.raises(MissingPlugin, match="artifact type 'XgboostModelArtifact' is provided by no installed plugin: "
                                             "pip install bento-artifacts-xgboost"):

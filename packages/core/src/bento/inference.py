@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Sequence
 import attrs
 
 from .adapters import BaseInputAdapter, BaseOutputAdapter
-from .exceptions import APIError, InvalidArgument
+from .exceptions import APIError, BadInput, InvalidArgument
 from .types import InferenceError, InferenceResult, InferenceTask
 
 __all__ = ["APIConfig", "InferenceAPI"]
@@ -118,6 +118,11 @@ class InferenceAPI:
             if single:
                 value = [value] if live else []
             results = self.output_adapter.pack_user_func_return_value(value, live)
+        except BadInput as e:  # the input is wrong, not the code (e.g. a model rejected its shape)
+            live = [t for t in tasks if not t.is_discarded]
+            if len(live) > 1:  # blame only the inputs that fail on their own, not their batch-mates
+                return {k: v for task in live for k, v in self._run([task], single).items()}
+            results = [InferenceError(str(e), e.http_status)] * len(live)
         except APIError as e:
             log.error("API '%s' broke its contract: %s", self.name, e)
             live = [t for t in tasks if not t.is_discarded]

@@ -15,12 +15,13 @@ def run_api(service: Any, api_name: str, cli: CliInput, out: IO[str], output_for
             progress: Optional[Callable[[Optional[int]], Any]] = None, on_error: Callable[[str], None] = print) -> int:
     """Run every input of `cli` through the API and write the results to `out`.
 
-    Results of file inputs are written one line per row (JSON Lines or CSV). Returns the number
-    of failed inputs; each failure is reported through `on_error` as one line.
+    Results of row-carrying tasks read from files are written one line per row (JSON Lines or
+    CSV); any other result is one line. Returns the number of failed inputs; each failure is
+    reported through `on_error` as one line.
     """
     api = service.get_inference_api(api_name)
     adapter = api.input_adapter
-    per_row = bool(cli.input_files) or output_format == "csv"
+    from_files = bool(cli.input_files) or output_format == "csv"
     failed = 0
     header = True
     bar_cm = progress(adapter.cli_progress_total(cli)) if progress else contextlib.nullcontext(None)
@@ -31,11 +32,12 @@ def run_api(service: Any, api_name: str, cli: CliInput, out: IO[str], output_for
             cli = attrs.evolve(cli, on_progress=bar.update)
         index = 0
         for tasks in _batches(adapter, cli):
-            for result in api.infer(tasks):
+            for task, result in zip(tasks, api.infer(tasks)):
                 if isinstance(result, InferenceError):
                     failed += 1
                     on_error(f"input {index}: {result.err_msg} ({result.http_status})")
                 else:
+                    per_row = from_files and task.batch is not None
                     for line in api.output_adapter.to_cli_lines(result, output_format, per_row, header):
                         out.write(line + "\n")
                     header = False

@@ -76,7 +76,8 @@ def _check_trust(meta: BundleMetadata, classes: dict, from_registry: bool, trust
         from ..config import get_config
 
         trust_pickle = get_config().security.trust_pickle
-    risky = [a.name for a in meta.artifacts if a.pickle_based or classes[a.name].PICKLE_BASED]
+    # PICKLE_BASED may depend on options (sklearn's format="skops"): ask an instance, not the class.
+    risky = [a.name for a in meta.artifacts if a.pickle_based or classes[a.name](a.name, **a.options).PICKLE_BASED]
     if risky and not trust_pickle:
         raise UntrustedArtifact(
             f"{meta.tag} came from a registry and artifact(s) {', '.join(risky)} use pickle, which runs code "

@@ -1,0 +1,236 @@
+"""DataframeInput: rows in any pandas JSON orient or CSV, one DataFrame per (micro-)batch."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Optional, Sequence, Union
+
+from bento.adapters import CliInput, HTTPRequest
+from bento.exceptions import BadInput, InvalidArgument
+from bento.types import InferenceTask
+
+from ._lazy import pandas
+from .base import InputAdapter
+from .cli import ByteProgress, decompressed, file_format, iter_json_lines, open_input, read_text
+from .form_data import Part, single_part
+from .frames import (ORIENTS, Rows, Shape, build_frame, check_csv_header, rows_from_csv, rows_from_frame,
+                     rows_from_json, rows_from_python)
+from .http_body import MULTIPART, UnsupportedContentType, content_charset, decode_text, is_json_type, parse_json
+
+__all__ = ["DataframeInput"]
+
+_CSV_TYPES = ("text/csv", "application/csv")
+_SNIFFED_TYPES = ("", "text/plain", "application/x-www-form-urlencoded")  # JSON if it starts with [ or {
+_PANDAS_ROW_ERRORS = (ValueError, TypeError, KeyError)  # what building/casting a frame raises on bad rows
+_JSON_TYPE = {"int": "integer", "uint": "integer", "float": "number", "bool": "boolean"}
+
+
+class DataframeInput(InputAdapter):
+    """The API receives one pandas DataFrame for the whole batch; a request of N rows gets N results.
+
+    `orient`: pandas JSON orient of request bodies (guessed when None, see `frames`).
+    `columns`: the columns the API expects; requests must carry them (extra columns are
+    dropped, unnamed rows are named in this order). Without it, every request of a batch must
+    have the columns of the first one. `dtype`: a dtype, or {column: dtype}, applied with astype.
+    """
+
+    SINGLE_MODE_SUPPORTED = False
+    CLI_USAGE = "--input JSON or --input-file PATH (.csv, .json, .jsonl)"
+
+    def __init__(self, orient: Optional[str] = None, columns: Optional[Sequence[str]] = None,
+                 dtype: Union[str, type, dict, None] = None) -> None:
+        if orient is not None and orient not in ORIENTS:
+            raise InvalidArgument(f"DataframeInput orient {orient!r} is not one of {', '.join(ORIENTS)}")
+        if columns is not None and (isinstance(columns, str) or not columns):
+            raise InvalidArgument("DataframeInput(columns=...) takes a non-empty list of column names")
+        dtype = _dtype_names(dtype)
+        super().__init__(orient=orient, columns=list(columns) if columns else None, dtype=dtype)
+        self.orient = orient
+        self.columns = list(columns) if columns else None
+        self.dtype = dtype
+        self._declared = Shape.declare(self.columns) if self.columns else None
+
+    # -- OpenAPI
+    def request_schema(self) -> dict:
+        row_object = {"type": "object"}
+        if self.columns:
+            row_object["properties"] = {c: self._column_schema(c) for c in self.columns}
+        by_orient = {
+            "records": {"type": "array", "items": row_object},
+            "values": {"type": "array", "items": {"type": "array", "items": {}}},
+            "split": {"type": "object", "required": ["data"], "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "data": {"type": "array", "items": {"type": "array", "items": {}}}}},
+            "columns": {"type": "object", "additionalProperties": {}},
+            "index": {"type": "object", "additionalProperties": row_object},
+        }
+        json_schema = by_orient[self.orient] if self.orient else {
+            "oneOf": [by_orient[o] for o in ("records", "values", "split", "columns")]}
+        return {"application/json": {"schema": json_schema},
+                "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}}}
+
+    def _column_schema(self, column: str) -> dict:
+        dtype = self.dtype.get(column) if isinstance(self.dtype, dict) else self.dtype
+        kind = next((v for k, v in _JSON_TYPE.items() if str(dtype or "").startswith(k)), None)
+        return {"type": kind} if kind else {}
+
+    # -- parsing one request
+    def rows(self, data: Rows) -> int:
+        return data.count
+
+    def parse_http(self, request: HTTPRequest) -> Rows:
+        content_type = request.content_type
+        if content_type == MULTIPART:
+            part = single_part(request)
+            return self.parse_text(decode_text(part.data, part.charset), _part_format(part))
+        if is_json_type(content_type):
+            fmt = "json"
+        elif content_type in _CSV_TYPES:
+            fmt = "csv"
+        elif content_type in _SNIFFED_TYPES:
+            fmt = None
+        else:
+            raise UnsupportedContentType(content_type, self.type_name(),
+                                         "application/json, text/csv, multipart/form-data with one .csv or .json file")
+        return self.parse_text(decode_text(request.body, content_charset(request)), fmt)
+
+    def parse_text(self, text: str, fmt: Optional[str]) -> Rows:
+        """Rows of a JSON or CSV text (`fmt` None: JSON when it starts with [ or {)."""
+        if fmt is None:
+            fmt = "json" if text.lstrip()[:1] in ("[", "{") else "csv"
+        rows = rows_from_csv(text) if fmt == "csv" else rows_from_json(parse_json(text), self.orient)
+        return self._check_declared(rows)
+
+    def _check_declared(self, rows: Rows) -> Rows:
+        problem = self._declared.misfit(rows) if self._declared else None
+        if problem:
+            raise BadInput(problem)
+        return rows
+
+    def from_python(self, args: Sequence[Any], batch: bool) -> list[InferenceTask]:
+        rows = self._check_declared(rows_from_python(args[0], self.orient))
+        return [InferenceTask(data=rows, batch=rows.count)]
+
+    # -- one DataFrame per batch
+    def extract_user_func_args(self, tasks: Sequence[InferenceTask]) -> tuple:
+        pd = pandas()
+        if not tasks:
+            return (pd.DataFrame(),)
+        shape = self._declared or Shape.of(tasks[0].data)
+        fitting = []
+        for task in tasks:
+            problem = shape.misfit(task.data)
+            if problem:
+                task.discard(400, problem)
+            else:
+                fitting.append(task)
+        try:
+            df = build_frame([t.data for t in fitting], shape, self.dtype)
+            if len(df) == sum(t.rows for t in fitting):
+                return (df,)
+        except _PANDAS_ROW_ERRORS:
+            pass
+        return (self._build_each(fitting, shape),)
+
+    def _build_each(self, tasks: list, shape: Shape) -> Any:
+        """The slow path after a batch failed to build: one frame per request, so a request
+        pandas cannot read (or cast to `dtype`) fails alone, and row counts come from pandas."""
+        pd = pandas()
+        frames = []
+        for task in tasks:
+            try:
+                frame = build_frame([task.data], shape, self.dtype)
+            except _PANDAS_ROW_ERRORS as e:
+                task.discard(400, f"cannot make a DataFrame of the rows: {e}")
+                continue
+            task.batch = len(frame)
+            frames.append(frame)
+        if len(frames) == 1:
+            return frames[0]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    # -- the command line
+    def cli_text(self, text: str, cli: CliInput) -> Rows:
+        return self.parse_text(text, _cli_format(cli) or "json")
+
+    def iter_cli_file(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
+        fmt = _cli_format(cli) or file_format(path)
+        if fmt == "csv":
+            return self._stream_csv(path, cli, progress)
+        if fmt == "jsonl":
+            return self._stream_json_lines(path, cli, progress)
+        if fmt == "json":
+            return self._split_json(path, cli, progress)
+        raise BadInput("cannot tell the format from the file name; pass --format csv or --format json")
+
+    def _stream_csv(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
+        """Chunks of `cli.batch_size` rows; memory stays bounded however large the file."""
+        pd = pandas()
+        with open_input(path) as raw:
+            try:
+                for chunk in pd.read_csv(decompressed(raw, path), chunksize=cli.batch_size):
+                    check_csv_header(chunk.columns)
+                    yield self._check_declared(rows_from_frame(chunk)), progress.at(raw)
+            except pd.errors.EmptyDataError:
+                raise BadInput("empty CSV: expected a header row, then rows") from None
+            except (ValueError, OSError, EOFError) as e:
+                raise BadInput(_csv_error(e)) from None
+        progress.finish(path)
+
+    def _stream_json_lines(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
+        """One row per line (an object or a list), in chunks of `cli.batch_size` rows."""
+        orient = self.orient if self.orient in ("records", "values") else None
+        chunk: list = []
+        for value, done in iter_json_lines(path, progress):
+            chunk.append(value)
+            if len(chunk) >= cli.batch_size:
+                yield self._check_declared(rows_from_json(chunk, orient)), done
+                chunk = []
+        if chunk:
+            yield self._check_declared(rows_from_json(chunk, orient)), progress.finished
+
+    def _split_json(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
+        """A JSON file is parsed whole, then handed on in chunks of `cli.batch_size` rows."""
+        rows = self.parse_text(read_text(path), "json")
+        df = build_frame([rows], Shape.of(rows))
+        start, size = progress.finished, progress.finish(path) - progress.finished
+        for begin in range(0, len(df), cli.batch_size):
+            end = min(begin + cli.batch_size, len(df))
+            yield rows_from_frame(df.iloc[begin:end]), start + size * end // len(df)
+
+
+def _dtype_names(dtype: Any) -> Any:
+    """dtype config as YAML-safe names (np.float32 -> "float32"), for bento.yml."""
+    def name(d: Any) -> str:
+        return d if isinstance(d, str) else getattr(d, "__name__", None) or str(d)
+
+    if dtype is None:
+        return None
+    if isinstance(dtype, dict):
+        return {str(k): name(v) for k, v in dtype.items()}
+    return name(dtype)
+
+
+def _part_format(part: Part) -> Optional[str]:
+    if is_json_type(part.content_type):
+        return "json"
+    if part.content_type in _CSV_TYPES:
+        return "csv"
+    fmt = file_format(part.filename or "")
+    return fmt if fmt in ("csv", "json") else None
+
+
+def _cli_format(cli: CliInput) -> Optional[str]:
+    if cli.format not in (None, "json", "csv"):
+        raise BadInput(f"--format {cli.format}: DataframeInput reads json or csv")
+    return cli.format
+
+
+def _csv_error(error: Exception) -> str:
+    """pandas' tokenizer message in the words the HTTP path uses."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if found:
+        expected, line, saw = found.groups()
+        return f"CSV row {line} has {saw} fields, header has {expected}"
+    if isinstance(error, UnicodeDecodeError):
+        return f"not valid utf-8 text (byte {error.start})"
+    return f"malformed CSV: {str(error).strip()}"

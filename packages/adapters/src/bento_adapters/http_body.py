@@ -1,0 +1,81 @@
+"""Reading request bodies: content types, charsets and JSON, with errors a client can act on."""
+from __future__ import annotations
+
+import codecs
+from typing import Any, Optional
+
+from bento.adapters import HTTPRequest
+from bento.exceptions import BadInput
+
+from ._lazy import orjson
+from .form_data import single_part
+
+__all__ = [
+    "MULTIPART",
+    "UnsupportedContentType",
+    "is_json_type",
+    "is_text_type",
+    "content_charset",
+    "decode_text",
+    "parse_json",
+    "request_text",
+]
+
+MULTIPART = "multipart/form-data"
+
+# Bodies StringInput/JsonInput read as text. x-www-form-urlencoded is what `curl -d` sends
+# when the user forgets -H "Content-Type: application/json"; "" is a client that sent none.
+_TEXT_TYPES = frozenset({"", "application/json", "application/xml", "application/x-www-form-urlencoded"})
+
+
+class UnsupportedContentType(BadInput):
+    """The request's Content-Type is not one the adapter reads (HTTP 415)."""
+
+    http_status = 415
+
+    def __init__(self, content_type: str, adapter: str, accepted: str) -> None:
+        super().__init__(f"content type '{content_type or '(none)'}' not accepted by {adapter} (accepted: {accepted})")
+
+
+def is_json_type(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def is_text_type(content_type: str) -> bool:
+    return content_type in _TEXT_TYPES or content_type.startswith("text/") or content_type.endswith(("+json", "+xml"))
+
+
+def content_charset(request: HTTPRequest) -> Optional[str]:
+    return request.header_param("content-type", "charset")
+
+
+def decode_text(data: bytes, charset: Optional[str]) -> str:
+    """Text of a body in `charset` (utf-8 when the client named none, a leading BOM dropped)."""
+    name = charset or "utf-8"
+    try:
+        codecs.lookup(name)
+        return data.decode("utf-8-sig" if charset is None else name)
+    except LookupError:
+        raise BadInput(f"charset '{name}' unknown") from None
+    except UnicodeDecodeError as e:
+        hint = "" if charset else "; send a charset in Content-Type"
+        raise BadInput(f"text is not valid {name} (byte {e.start}){hint}") from None
+
+
+def parse_json(text: str | bytes) -> Any:
+    json = orjson()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+def request_text(request: HTTPRequest, adapter: str) -> str:
+    """The text of a body sent as text (any charset) or as the one file of a multipart form."""
+    content_type = request.content_type
+    if content_type == MULTIPART:
+        part = single_part(request)
+        return decode_text(part.data, part.charset)
+    if not is_text_type(content_type):
+        raise UnsupportedContentType(content_type, adapter, "text/*, application/json, multipart/form-data")
+    return decode_text(request.body, content_charset(request))

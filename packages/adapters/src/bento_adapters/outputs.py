@@ -1,0 +1,116 @@
+"""Output adapters: JSON bodies (numpy and pandas values included) and CLI lines in JSON or CSV.
+
+DefaultOutput, the output of an API that names none, is JsonOutput under its own name: pandas
+values are written in the records orient (DataframeOutput's default), everything else as JSON.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable
+
+from bento.adapters import BaseOutputAdapter
+from bento.exceptions import InvalidArgument
+from bento.types import InferenceResult
+
+from ._lazy import numpy, pandas
+from .frames import ORIENTS
+from .json_codec import dumps, frame_to_jsonable
+
+__all__ = ["JsonOutput", "DataframeOutput", "DefaultOutput"]
+
+_SCHEMAS = {
+    "records": {"type": "array", "items": {"type": "object"}},
+    "values": {"type": "array", "items": {"type": "array", "items": {}}},
+}
+
+
+def _is_pandas(value: Any) -> bool:
+    """True for a DataFrame or Series, without importing pandas for everyone else."""
+    if "pandas" not in sys.modules:
+        return False
+    pd = pandas()
+    return isinstance(value, (pd.DataFrame, pd.Series))
+
+
+class JsonOutput(BaseOutputAdapter):
+    """Writes each result as JSON; a DataFrame/Series return value is split by row position."""
+
+    orient = "records"
+
+    def response_schema(self) -> dict:
+        return {"application/json": {"schema": {}}}
+
+    def item(self, value: Any, i: int) -> Any:
+        """Row `i` of a batch return value; a DataFrame row comes out as a {column: value} dict."""
+        if not _is_pandas(value):
+            return value[i]
+        row = value.iloc[i]
+        return row.to_dict() if value.ndim == 2 else row
+
+    def slice(self, value: Any, start: int, stop: int) -> Any:
+        """Rows start..stop; a positional (RangeIndex) index restarts at 0, so a request's result
+        does not depend on where micro-batching put it."""
+        if not _is_pandas(value):
+            return value[start:stop]
+        part = value.iloc[start:stop]
+        return part.reset_index(drop=True) if isinstance(value.index, pandas().RangeIndex) else part
+
+    def jsonable(self, value: Any) -> Any:
+        """A pandas value in this adapter's orient; other values go to JSON as they are."""
+        return frame_to_jsonable(value, self.orient) if _is_pandas(value) else value
+
+    def to_http_body(self, result: InferenceResult) -> tuple[bytes, str]:
+        return dumps(self.jsonable(result.data)), "application/json"
+
+    def to_cli_lines(self, result: InferenceResult, fmt: str, per_row: bool, header: bool) -> Iterable[str]:
+        value = result.data
+        if fmt == "csv":
+            text = _as_frame(value).to_csv(index=False, header=header, lineterminator="\n")
+            return text.splitlines()
+        if fmt != "json":
+            raise InvalidArgument(f"--output {fmt}: use json or csv")
+        if per_row and _is_rows(value):
+            rows = frame_to_jsonable(value, "records") if _is_pandas(value) else value
+            return [dumps(row).decode() for row in rows]
+        return [dumps(self.jsonable(value)).decode()]
+
+
+class DataframeOutput(JsonOutput):
+    """pandas return values as JSON in `output_orient` (records, values, split, columns, index)."""
+
+    def __init__(self, output_orient: str = "records") -> None:
+        if output_orient not in ORIENTS:
+            raise InvalidArgument(f"DataframeOutput output_orient {output_orient!r} is not one of {', '.join(ORIENTS)}")
+        super().__init__(output_orient=output_orient)
+        self.orient = output_orient
+
+    def response_schema(self) -> dict:
+        return {"application/json": {"schema": _SCHEMAS.get(self.orient, {"type": "object"})}}
+
+
+class DefaultOutput(JsonOutput):
+    """The output when @api names none: DataFrame/Series as DataframeOutput(records), else JSON."""
+
+
+def _is_rows(value: Any) -> bool:
+    if isinstance(value, (list, tuple)) or _is_pandas(value):
+        return True
+    return "numpy" in sys.modules and isinstance(value, numpy().ndarray) and value.ndim > 0
+
+
+def _as_frame(value: Any) -> Any:
+    """A return value as a table for CSV: scalars and 1-D values become a column named "result"."""
+    pd, np = pandas(), numpy()
+    if isinstance(value, pd.DataFrame):
+        return value
+    if isinstance(value, pd.Series):
+        return value.to_frame(name="result" if value.name is None else value.name)
+    if isinstance(value, dict):
+        return pd.DataFrame([value])
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return pd.DataFrame(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) and isinstance(value[0], (dict, list, tuple, np.ndarray)):
+            return pd.DataFrame(list(value))
+        return pd.DataFrame({"result": list(value)})
+    return pd.DataFrame({"result": [value]})

@@ -75,6 +75,14 @@ def remote_repository(url: str, token: Any) -> Any:
 
 
 @hookspec(firstresult=True)
+def deployment_store(config: Any, url: Any, token: Any) -> Any:
+    """Return the store of deployment records (`bento.deployment.DeploymentStore`), or None to
+    pass. `url`/`token` come from `--yatai-url`/`--yatai-token` (None when not given); without
+    them, answer from `config` (e.g. `yatai.url`). The built-in store under
+    $BENTO_HOME/deployments answers last, and only when no `url` was given."""
+
+
+@hookspec(firstresult=True)
 def start_dev_server(service: Any, host: str, port: int, config: Any) -> Any:
     """Start serving `service` in the background; return a handle with `.stop()` and `.url`,
     or None when this plugin does not serve. Used by `BentoService.start_dev_server()`."""

@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 import re
 
+from ..exceptions import InvalidArgument
 from .metadata import BundleMetadata
 
-__all__ = ["readme", "dockerfile", "ENTRYPOINT", "pyproject", "package_init", "BUILD_BACKEND", "pep440_version"]
+__all__ = ["readme", "dockerfile", "ENTRYPOINT", "pyproject", "package_init", "BUILD_BACKEND", "pep440_version",
+           "check_image_reference"]
+
+# A container image reference: [registry[:port]/]path[:tag][@sha256:digest]. Nothing else may reach
+# a Dockerfile line or a build command: no spaces, newlines or quotes that could add instructions.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REFERENCE = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_PATH}(?:/{_PATH})*"
+                              r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?")
 
 
 def pep440_version(version: str) -> str:
@@ -31,9 +39,18 @@ def readme(meta: BundleMetadata) -> str:
     return "\n".join(lines)
 
 
+def check_image_reference(value: str, what: str = "image") -> str:
+    """`value` if it is a valid image reference, else InvalidArgument naming `what`."""
+    if not isinstance(value, str) or len(value) > 255 or not _IMAGE_REFERENCE.fullmatch(value):
+        raise InvalidArgument(f"{what} {value!r} is not a container image reference "
+                          "([registry/]name[:tag], lowercase name, no spaces or quotes)")
+    return value
+
+
 def dockerfile(base_image: str, has_setup_sh: bool, has_conda: bool) -> str:
+    """Every line is fixed text except the base image, which is checked to be one image reference."""
     steps = [
-        f"FROM {base_image}",
+        f"FROM {check_image_reference(base_image, 'docker base image')}",
         "ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BENTO_HOME=/home/bento/bento BENTO_SERVER_PORT=5000",
         "RUN useradd --create-home --uid 10001 bento",
         "WORKDIR /bundle",

@@ -174,9 +174,11 @@ def retrieve_cmd(bento: str, target_dir: str, yatai_url: Optional[str], yatai_to
 
 def add_core_commands(cli: click.Group) -> None:
     from .config_cmd import config_group
+    from .containerize_cmd import containerize_cmd
+    from .deployment_cmd import deployment_group
     from .plugins_cmd import plugins_cmd
     from .run import run_cmd
 
     for cmd in (list_cmd, get_cmd, delete_cmd, run_cmd, info_cmd, open_api_spec_cmd, retrieve_cmd,
-                config_group, plugins_cmd):
+                containerize_cmd, deployment_group, config_group, plugins_cmd):
         cli.add_command(cmd)

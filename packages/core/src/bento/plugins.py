@@ -175,11 +175,13 @@ class Registry:
             "input adapter": pm.hook.register_input_adapters,
             "output adapter": pm.hook.register_output_adapters,
         }
+        # get_hookimpls() lists trylast first and tryfirst last: registering in that order lets a
+        # plugin override a built-in (trylast) type of the same name.
         for kind, hook in hooks.items():
-            for impl in reversed(hook.get_hookimpls()):
+            for impl in hook.get_hookimpls():
                 info = by_name.get(impl.plugin_name) or PluginInfo(impl.plugin_name, "?", "?", "?")
                 impl.function(register=self._register_type(kind, info))
-        for impl in reversed(pm.hook.register_deployers.get_hookimpls()):
+        for impl in pm.hook.register_deployers.get_hookimpls():
             info = by_name.get(impl.plugin_name) or PluginInfo(impl.plugin_name, "?", "?", "?")
             impl.function(register=self._register_deployer(info))
 

@@ -6,10 +6,10 @@ from typing import Iterable
 
 from ..env import requirement_name
 
-__all__ = ["build_requirements"]
+__all__ = ["build_requirements", "installed_version"]
 
 
-def _installed_version(dist: str) -> str:
+def installed_version(dist: str) -> str:
     from importlib_metadata import PackageNotFoundError, version
 
     try:
@@ -35,5 +35,5 @@ def build_requirements(declared: Iterable[str], inferred: dict, bento_dists: dic
         if name is None:
             continue
         bare = re.fullmatch(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*", line) is not None
-        lines[name] = _pin(line.strip(), _installed_version(line.strip())) if bare else line.strip()
+        lines[name] = _pin(line.strip(), installed_version(line.strip())) if bare else line.strip()
     return [lines[k] for k in sorted(lines)]

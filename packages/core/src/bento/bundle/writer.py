@@ -14,7 +14,7 @@ from . import templates
 from .manifest import write_manifest
 from .metadata import FILE_NAME, AdapterInfo, APIInfo, ArtifactInfo, BundleMetadata, EnvInfo, ServiceInfo
 from .modules import analyze
-from .requirements import build_requirements
+from .requirements import build_requirements, installed_version
 
 __all__ = ["write_bundle", "ARTIFACTS_DIR", "STATIC_DIR"]
 
@@ -81,6 +81,9 @@ def _bento_distributions(svc: Any) -> dict:
     from .. import __version__
 
     dists = {"bento-core": __version__}
+    server = installed_version("bento-server")  # the image's entrypoint runs `bento serve`
+    if server:
+        dists["bento-server"] = server
     for kind, cls in used:
         info = registry.provider(kind, cls)
         if info.distribution not in ("?", ""):

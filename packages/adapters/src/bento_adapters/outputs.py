@@ -89,7 +89,13 @@ class DataframeOutput(JsonOutput):
 
 
 class DefaultOutput(JsonOutput):
-    """The output when @api names none: DataFrame/Series as DataframeOutput(records), else JSON."""
+    """The output when @api names none: DataFrame/Series as DataframeOutput(records), a tensor as
+    its numpy value (a plain JSON list, as TfTensorOutput writes it), else JSON."""
+
+    def pack_user_func_return_value(self, return_value: Any, tasks: Any) -> list:
+        if type(return_value).__module__.split(".")[0] == "tensorflow" and callable(getattr(return_value, "numpy", None)):
+            return_value = return_value.numpy()
+        return super().pack_user_func_return_value(return_value, tasks)
 
 
 def _is_rows(value: Any) -> bool:

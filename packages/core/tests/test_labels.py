@@ -50,3 +50,12 @@ def test_malformed_selector_points_at_the_bad_part(text, where):
         parse_selector(text)
     assert where in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_long_rejected_values_are_cut_in_messages():
+    from bento.labels import validate_name, validate_version
+
+    for check in (validate_name, validate_version, lambda v: validate_labels({v: "x"})):
+        with pytest.raises(InvalidArgument) as e:
+            check("a/" * 5000)
+        assert len(str(e.value)) < 300 and "(10000 characters)" in str(e.value)

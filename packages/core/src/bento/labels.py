@@ -16,10 +16,16 @@ _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 OPERATORS = ("=", "!=", "In", "NotIn", "Exists", "DoesNotExist")
 
 
+def _shown(value: object) -> str:
+    """A rejected value as quoted in an error: long ones cut, so a message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}... ({len(str(value))} characters)"
+
+
 def _check_label_part(what: str, value: object) -> str:
     if not isinstance(value, str) or not _LABEL.match(value):
         raise InvalidArgument(
-            f"invalid label {what} {value!r}: up to 63 characters, letters or digits at both ends, "
+            f"invalid label {what} {_shown(value)}: up to 63 characters, letters or digits at both ends, "
             "only letters, digits and -_. between"
         )
     return value
@@ -36,14 +42,14 @@ def validate_labels(labels: Optional[Mapping[str, str]]) -> dict:
 
 def validate_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidArgument(f"invalid bundle name {name!r}: a Python identifier of at most 128 characters")
+        raise InvalidArgument(f"invalid bundle name {_shown(name)}: a Python identifier of at most 128 characters")
     return name
 
 
 def validate_version(version: str) -> str:
     if not isinstance(version, str) or not _VERSION.match(version) or ".." in version:
         raise InvalidArgument(
-            f"invalid version {version!r}: at most 128 letters, digits and ._- (starting with a letter or digit)"
+            f"invalid version {_shown(version)}: at most 128 letters, digits and ._- (starting with a letter or digit)"
         )
     return version
 

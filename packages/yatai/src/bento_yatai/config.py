@@ -1,0 +1,39 @@
+"""The `[yatai]` section of config.toml (also BENTO_YATAI_<KEY>): where clients find the
+registry and how the server stores bundles. CLI flags override both."""
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = ["YataiConfig", "yatai_config", "GiB"]
+
+GiB = 1 << 30
+
+
+def _positive(_: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1")
+
+
+@attrs.frozen(kw_only=True)
+class YataiConfig:
+    # client side
+    url: str = ""  # host:port, grpc://host:port or grpcs://host:port
+    token: str = ""
+    tls_ca_cert: str = ""  # PEM file trusted for grpcs:// (default: the system roots)
+    max_unpacked_size: int = attrs.field(default=20 * GiB, validator=_positive)  # pull refuses bigger bundles
+    max_members: int = attrs.field(default=20_000, validator=_positive)  # ... and more files than this
+    # server side (`bento yatai start` flags override these)
+    db_url: str = ""  # default sqlite under $BENTO_HOME/yatai/
+    repo_base_url: str = ""  # a directory or s3://bucket/prefix; default $BENTO_HOME/yatai/bundles
+    s3_endpoint_url: str = ""  # e.g. http://127.0.0.1:9310; default AWS S3
+    s3_access_key: str = ""  # default AWS_ACCESS_KEY_ID
+    s3_secret_key: str = ""  # default AWS_SECRET_ACCESS_KEY
+    s3_region: str = ""
+
+
+def yatai_config() -> YataiConfig:
+    from bento.config import get_config
+
+    return get_config().section("yatai")

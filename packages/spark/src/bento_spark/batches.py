@@ -1,0 +1,213 @@
+"""One pandas batch through an inference API, on an executor or in the driver's dry run.
+
+Rows go through `InferenceAPI.infer`, the pipeline `bento run` uses, so results match it.
+A call that fails as a whole is split in halves until the rows that break it are found: a
+bad row fails only itself, and its error lands in the error column instead of failing the job.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Iterator, Optional, Sequence
+
+import attrs
+from bento.exceptions import BentoError
+from bento.types import InferenceError
+
+__all__ = ["DATAFRAME", "JSON", "STRING", "BatchPlan", "run_batch", "rebatch"]
+
+DATAFRAME, JSON, STRING = "dataframe", "json", "string"
+
+
+@attrs.frozen(kw_only=True)
+class BatchPlan:
+    """How rows become API inputs and results become columns; decided in the driver, pickled
+    to the executors. `parse_json`: JsonInput items are the JSON texts of one string column."""
+
+    api: str
+    kind: str
+    input_cols: Optional[tuple] = None
+    parse_json: bool = False
+    result_col: str = "prediction"
+    error_col: str = "prediction_error"
+
+
+@attrs.frozen
+class _Bad:
+    """An item that could not be read (e.g. invalid JSON text): it fails alone, with this message."""
+
+    message: str
+
+
+@attrs.frozen
+class _Outcome:
+    """Per-row results: `values` (list-like) and `errors` (message or None), both one per row."""
+
+    values: Any
+    errors: list
+
+    @classmethod
+    def failed(cls, rows: int, message: str) -> "_Outcome":
+        return cls([None] * rows, [message] * rows)
+
+    def __add__(self, other: "_Outcome") -> "_Outcome":
+        return _Outcome(list(self.values) + list(other.values), self.errors + other.errors)
+
+
+def run_batch(api: Any, plan: BatchPlan, pdf: Any) -> Any:
+    """`pdf` with the result and error columns added, row for row."""
+    import pandas as pd
+
+    outcome = _infer(api, plan.kind, _items(plan, pdf))
+    return pdf.assign(**{
+        plan.result_col: pd.Series(outcome.values, index=pdf.index, dtype=_series_dtype(outcome.values)),
+        plan.error_col: pd.Series(outcome.errors, index=pdf.index, dtype=object),
+    })
+
+
+def rebatch(batches: Iterator[Any], size: int) -> Iterator[Any]:
+    """The rows of `batches` (pandas DataFrames) again, in DataFrames of `size` rows."""
+    import pandas as pd
+
+    held: list = []
+    count = 0
+    for pdf in batches:
+        start = 0
+        while start < len(pdf):
+            part = pdf.iloc[start:start + size - count]
+            held.append(part)
+            count += len(part)
+            start += len(part)
+            if count == size:
+                yield held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+                held, count = [], 0
+    if held:
+        yield pd.concat(held, ignore_index=True)
+
+
+def _series_dtype(values: Any) -> Any:
+    """Keep numpy arrays as they are; lists (of dicts, lists, mixed None) stay Python objects."""
+    return None if hasattr(values, "dtype") else object
+
+
+# ---------------------------------------------------------------- rows -> API inputs
+
+
+def _items(plan: BatchPlan, pdf: Any) -> Any:
+    """The API's inputs for `pdf`: one DataFrame (DataframeInput), or one item per row."""
+    frame = pdf[list(plan.input_cols)] if plan.input_cols else pdf
+    if plan.kind == DATAFRAME:
+        return frame
+    if frame.shape[1] != 1:
+        return frame.to_dict("records")
+    column = frame.iloc[:, 0]
+    read = _parse_json if plan.parse_json else (lambda v: v)
+    return [_Bad("the input is null") if null else read(v) for v, null in zip(column.tolist(), column.isna())]
+
+
+def _parse_json(text: Any) -> Any:
+    """The JSON parser `bento run` applies to each line of a .jsonl file."""
+    from bento_adapters.http_body import parse_json
+
+    try:
+        return parse_json(text)
+    except BentoError as e:
+        return _Bad(str(e))
+
+
+# ---------------------------------------------------------------- the API call
+
+
+def _infer(api: Any, kind: str, items: Any) -> _Outcome:
+    rows = len(items)
+    if rows == 0:
+        return _Outcome([], [])
+    outcome, call_failed = (_infer_frame if kind == DATAFRAME else _infer_items)(api, items)
+    if rows > 1 and call_failed:
+        half = rows // 2
+        return _infer(api, kind, _slice(items, 0, half)) + _infer(api, kind, _slice(items, half, rows))
+    return outcome
+
+
+def _slice(items: Any, start: int, stop: int) -> Any:
+    return items.iloc[start:stop] if hasattr(items, "iloc") else items[start:stop]
+
+
+def _infer_frame(api: Any, frame: Any) -> tuple[_Outcome, bool]:
+    """Outcome, and whether the one call failed (then its rows are tried again in halves)."""
+    rows = len(frame)
+    try:
+        tasks = api.input_adapter.from_python((frame,), True)
+    except BentoError as e:  # rows that do not fit the declared columns: the driver checks this first
+        return _Outcome.failed(rows, str(e)), False
+    with _ErrorDetail.capture() as detail:
+        (result,) = api.infer(tasks)
+    if isinstance(result, InferenceError):
+        return _Outcome.failed(rows, detail.describe(result)), True
+    return _Outcome(_column(result.data, rows, api.output_adapter), [None] * rows), False
+
+
+def _infer_items(api: Any, items: Sequence[Any]) -> tuple[_Outcome, bool]:
+    """Outcome, and whether a batch function failed as a whole (not just unreadable items)."""
+    values = [None if isinstance(v, _Bad) else v for v in items]
+    tasks = api.input_adapter.from_python((values,), True)
+    for task, item in zip(tasks, items):
+        if isinstance(item, _Bad):
+            task.discard(400, item.message)
+    with _ErrorDetail.capture() as detail:
+        results = api.infer(tasks)
+    errors = [detail.describe(r) if isinstance(r, InferenceError) else None for r in results]
+    call_failed = api.batch and all(isinstance(r, InferenceError) and r.http_status >= 500 for r in results)
+    return _Outcome([None if e else r.data for r, e in zip(results, errors)], errors), call_failed
+
+
+def _column(data: Any, rows: int, output_adapter: Any) -> Any:
+    """A batch return value as one value per row: array-likes as they are, DataFrame rows as dicts."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data.to_dict("records")
+    if isinstance(data, pd.Series):
+        return data.to_numpy()
+    if isinstance(data, np.ndarray):
+        return data if data.ndim == 1 else data.tolist()
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    return [output_adapter.item(data, i) for i in range(rows)]
+
+
+class _ErrorDetail(logging.Handler):
+    """InferenceAPI keeps a user function's exception in its log, not in the InferenceError (an
+    HTTP client must not see it). An offline job's user needs it: take it from the log record,
+    and keep the traceback of every retried half out of the executor's stderr."""
+
+    LOGGER = "bento.inference"
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.exception: Optional[BaseException] = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.exception = record.exc_info[1]
+
+    def describe(self, error: InferenceError) -> str:
+        """The error's message, with the exception's own when there is one, on one line."""
+        text = error.err_msg
+        if self.exception is not None and error.http_status >= 500:
+            text = f"{text}: {self.exception}"
+        return " ".join(text.split())
+
+    @classmethod
+    @contextlib.contextmanager
+    def capture(cls) -> Iterator["_ErrorDetail"]:
+        logger = logging.getLogger(cls.LOGGER)
+        handler, propagate = cls(), logger.propagate
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            yield handler
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = propagate

@@ -1,0 +1,76 @@
+"""bento-spark tests: one local[2] Spark session (127.0.0.1, no UI) and one saved iris bundle
+for the whole session, in a throwaway BENTO_HOME."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def pytest_configure(config):
+    # PySpark 4.x under pandas 3: warnings about pandas, not about anything these tests check.
+    config.addinivalue_line("filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
+    config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated")
+
+
+@pytest.fixture(scope="session")
+def bento_home(tmp_path_factory):
+    from bento import config, plugins
+
+    home = tmp_path_factory.mktemp("bento_home")
+    old = os.environ.get("BENTO_HOME")
+    os.environ["BENTO_HOME"] = str(home)
+    plugins.set_plugin_manager(None)
+    config.reset_config()
+    yield home
+    if old is None:
+        os.environ.pop("BENTO_HOME", None)
+    else:
+        os.environ["BENTO_HOME"] = old
+    config.reset_config()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from bento_spark.session import LOCAL_CONF, quiet_pandas_warning
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    quiet_pandas_warning()
+    builder = SparkSession.builder.master("local[2]").appName("bento-spark-tests")
+    for key, value in {**LOCAL_CONF, "spark.sql.shuffle.partitions": "2",
+                       "spark.ui.showConsoleProgress": "false"}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def iris_frame():
+    """The 150 iris flowers as a pandas DataFrame with the service's feature names."""
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    from spark_iris_service import FEATURES
+
+    X, _ = load_iris(return_X_y=True)
+    return pd.DataFrame(X, columns=FEATURES)
+
+
+@pytest.fixture(scope="session")
+def iris_bundle(bento_home, iris_frame) -> str:
+    """A tiny random forest trained on iris, saved into the repository; returns the bundle path."""
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    from spark_iris_service import SparkIris
+
+    _, y = load_iris(return_X_y=True)
+    svc = SparkIris()
+    svc.pack("model", RandomForestClassifier(n_estimators=10, random_state=0).fit(iris_frame, y))
+    return svc.save()

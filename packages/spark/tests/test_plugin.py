@@ -1,0 +1,29 @@
+"""The plugin's wiring: entry point, lazy imports, the command in `bento`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_entry_point_loads_the_plugin_module():
+    from importlib.metadata import entry_points
+
+    (ep,) = [ep for ep in entry_points(group="bento") if ep.name == "spark"]
+    assert ep.value == "bento_spark.plugin"
+    assert hasattr(ep.load(), "register_commands")
+
+
+def test_importing_the_plugin_does_not_import_pyspark_or_pandas():
+    code = ("import sys, bento_spark, bento_spark.plugin; "
+            "print(sorted(m for m in ('pyspark', 'pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bento_lists_spark_run(bento_home):
+    from bento.cli.base import make_cli
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(make_cli(), ["--help"])
+    assert "spark-run" in result.output
+    assert "needs bento-spark" not in result.output

@@ -12,7 +12,7 @@ import pytest
 from bento.exceptions import InvalidArgument
 from bento_yatai.client import YataiClient, get_yatai_client
 from bento_yatai.errors import PermissionDenied, Unauthenticated, Unavailable
-from conftest import start_server
+from yatai_testing import start_server
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from bento.bundle.metadata import BundleMetadata
 from bento_yatai.proto import yatai_pb2 as pb
 from bento_yatai.safe_tar import UnsafeArchive
-from conftest import raw_stub, temp_objects, upload_messages
+from yatai_testing import raw_stub, temp_objects, upload_messages
 
 BAD_NAMES = ["../x", "a/b", "x" * 10_000]
 

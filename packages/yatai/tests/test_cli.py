@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ServerProcess
+from yatai_testing import ServerProcess
 
 
 def bento(*args: str, env: dict = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ import pytest
 from bento.exceptions import AlreadyExists
 from bento_yatai.client import YataiClient
 from bento_yatai.errors import Unavailable
-from conftest import ServerProcess, make_backend, raw_stub, start_server, temp_objects, upload_messages
+from yatai_testing import ServerProcess, make_backend, raw_stub, start_server, temp_objects, upload_messages
 
 
 def _meta_json(bundle_dir: str) -> str:

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import start_server
+from yatai_testing import start_server
 
 ARTIFACTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test-artifacts")
 

@@ -115,7 +115,7 @@ def seed(db_url: str) -> None:
 
 
 def main() -> None:
-    from conftest import Backend, ServerProcess, free_port  # the test helpers, used without pytest
+    from yatai_testing import Backend, ServerProcess, free_port  # the test helpers, used without pytest
 
     work = tempfile.mkdtemp(prefix="bench-yatai-")
     env = {**os.environ, "BENTO_HOME": os.path.join(work, "home"),

@@ -11,17 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bento_e2e import QUICKSTART  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def bento_home(tmp_path, monkeypatch):
-    from bento import config, plugins
-
-    home = tmp_path / "bento_home"
-    monkeypatch.setenv("BENTO_HOME", str(home))
-    plugins.set_plugin_manager(None)
-    config.reset_config()
-    yield home
-    config.reset_config()
+from bento.testing import bento_home  # noqa: E402,F401  (a private BENTO_HOME per test)
 
 
 @pytest.fixture

@@ -6,25 +6,12 @@ import sys
 
 import pytest
 
+from bento.testing import bento_home  # noqa: F401  (a private BENTO_HOME per test)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported: no C++ info logs
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)  # tf_services must be importable by name to be saved in a bundle
-
-
-@pytest.fixture(autouse=True)
-def isolated_bento_home(tmp_path, monkeypatch):
-    """Own name, not `bento_home`: run from outside its rootdir, pytest may apply this conftest to
-    other packages' tests too, and it must not replace their fixture of that name."""
-    from bento import config, plugins
-
-    home = tmp_path / "bento_home"
-    monkeypatch.setenv("BENTO_HOME", str(home))
-    plugins.set_plugin_manager(None)
-    config.reset_config()
-    yield home
-    plugins.set_plugin_manager(None)
-    config.reset_config()
 
 
 @pytest.fixture(scope="session")

@@ -6,24 +6,11 @@ import sys
 
 import pytest
 
+from bento.testing import bento_home  # noqa: F401  (a private BENTO_HOME per test)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)  # xgb_services must be importable by name to be saved in a bundle
-
-
-@pytest.fixture(autouse=True)
-def isolated_bento_home(tmp_path, monkeypatch):
-    """Own name, not `bento_home`: run from outside its rootdir, pytest may apply this conftest to
-    other packages' tests too, and it must not replace their fixture of that name."""
-    from bento import config, plugins
-
-    home = tmp_path / "bento_home"
-    monkeypatch.setenv("BENTO_HOME", str(home))
-    plugins.set_plugin_manager(None)
-    config.reset_config()
-    yield home
-    plugins.set_plugin_manager(None)
-    config.reset_config()
 
 
 @pytest.fixture(scope="session")

@@ -208,3 +208,40 @@ def test_corrupt_bento_yml_is_a_bundle_error(toy, tmp_path):
     _rewrite_meta(path, lambda m: m.pop("apis") and m.update(apis="nope"))
     with pytest.raises(BundleError, match="not valid bundle metadata"):
         bento.load(path)
+
+
+def test_web_static_content_is_copied_and_served_from_the_bundle(tmp_path):
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "index.html").write_text("<h1>hi</h1>")
+    (tmp_path / "staticsvc.py").write_text(
+        "from bento import BentoService, api, web_static_content\nfrom toy_adapters import ToyJsonInput\n"
+        "@web_static_content('static')\nclass StaticSvc(BentoService):\n"
+        "    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from staticsvc import StaticSvc
+
+        path = StaticSvc().save_to_dir(str(tmp_path / "b"))
+        (tmp_path / "static" / "index.html").unlink()
+        (tmp_path / "static").rmdir()  # the bundle must not need the original folder
+        del sys.modules["staticsvc"]
+        svc = bento.load(path)
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert open(os.path.join(svc.web_static_content, "index.html")).read() == "<h1>hi</h1>"
+    assert svc.web_static_content.startswith(path)
+
+
+def test_missing_web_static_content_fails_at_save(tmp_path):
+    (tmp_path / "nostatic.py").write_text(
+        "from bento import BentoService, api, web_static_content\nfrom toy_adapters import ToyJsonInput\n"
+        "@web_static_content('missing')\nclass NoStatic(BentoService):\n"
+        "    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from nostatic import NoStatic
+
+        with pytest.raises(BundleError, match="missing is not a directory"):
+            NoStatic().save_to_dir(str(tmp_path / "b"))
+    finally:
+        sys.path.remove(str(tmp_path))

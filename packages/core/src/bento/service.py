@@ -102,14 +102,15 @@ def ver(major: int, minor: int) -> Callable[[type], type]:
 
 
 def web_static_content(path: str) -> Callable[[type], type]:
-    """Serve the files of directory `path` (relative to the service module) under `/`."""
+    """Serve the files of directory `path` (relative to the service module) under `/`.
+
+    Checked when saving, not here: a loaded bundle imports its copy of the module, where the
+    files sit in the bundle's own web_static_content/ folder instead.
+    """
 
     def decorator(cls: type) -> type:
         base = os.path.dirname(inspect.getfile(cls))
-        full = path if os.path.isabs(path) else os.path.join(base, path)
-        if not os.path.isdir(full):
-            raise InvalidArgument(f"@web_static_content: {full} is not a directory")
-        cls._web_static_content = full
+        cls._web_static_content = path if os.path.isabs(path) else os.path.join(base, path)
         return cls
 
     return decorator

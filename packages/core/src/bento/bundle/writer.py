@@ -34,6 +34,9 @@ def _check_saveable(svc: Any) -> None:
         raise BundleError(f"{svc.name}: pack artifact(s) {', '.join(missing)} before saving")
     if not svc.inference_apis:
         raise BundleError(f"{svc.name} declares no @api")
+    static = svc.web_static_content
+    if static and not os.path.isdir(static):
+        raise BundleError(f"@web_static_content of {svc.name}: {static} is not a directory")
 
 
 def _adapter_info(registry: Any, kind: str, adapter: Any) -> AdapterInfo:

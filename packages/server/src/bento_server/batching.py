@@ -1,0 +1,289 @@
+"""Adaptive micro-batching in process: one runner thread per API, fed by the request threads.
+
+Algorithm (docs/serving.md has the long form):
+* Work-conserving: when the model is idle, the runner takes whatever is queued at once, so a
+  lone request adds no waiting. A batch is what queued while the previous batch ran, in FIFO
+  order, up to `max_batch_rows` rows; a request of N rows (DataframeInput) is never split.
+* An online latency model t(n) = a + b*n and the arrival rate r decide whether a short wait
+  pays: at steady state a batch holds n* = r*a / (1 - r*b) rows; with fewer queued, the runner
+  waits for them at most a (the fixed cost it saves), never past the oldest request's deadline.
+* Admission: a request whose deadline (arrival + max latency) cannot be met given the running
+  batch, the rows queued ahead and the model is refused at once (503 + Retry-After); one that
+  became hopeless while queued is refused before compute, as is one whose client left.
+* A batch whose function raised for everyone is split in halves and re-run, so one bad item
+  fails only its own response.
+The runner, not the request thread, calls the model, so a hung function cannot keep a request
+from answering 504 at its timeout.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from time import monotonic
+from typing import Any, Callable, Optional, Sequence
+
+from bento.types import InferenceError
+
+from .errors import Overloaded, TimedOut
+from .latency import ArrivalRate, LatencyModel
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger(__name__)
+
+_QUEUED, _RUNNING, _DONE, _ABANDONED = range(4)
+
+
+class _Item:
+    __slots__ = ("task", "rows", "arrived", "deadline", "disconnected", "state", "result", "error", "_lock")
+
+    def __init__(self, task: Any, arrived: float, deadline: float, disconnected: Optional[Callable]) -> None:
+        self.task = task
+        self.rows = task.rows
+        self.arrived = arrived
+        self.deadline = deadline
+        self.disconnected = disconnected
+        self.state = _QUEUED
+        self.result = None
+        self.error: Optional[Exception] = None
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def wait(self, seconds: float) -> bool:
+        return seconds > 0 and self._lock.acquire(timeout=seconds)
+
+    def wake(self) -> None:
+        self._lock.release()
+
+
+class Dispatcher:
+    """Runs one API's tasks on a runner thread, grouping them into batches when `grouping`."""
+
+    def __init__(self, api: Any, *, grouping: bool, max_batch_rows: int, max_latency: float,
+                 max_queue_rows: Optional[int], metrics: Any) -> None:
+        self.api = api
+        self.grouping = grouping
+        self.max_batch_rows = max_batch_rows if grouping else 1
+        self.max_latency = max_latency
+        self.max_queue_rows = max_queue_rows
+        self.metrics = metrics
+        self.model = LatencyModel()
+        self.rate = ArrivalRate()
+        self._queue: deque[_Item] = deque()
+        self._queued_rows = 0
+        self._running_rows = 0
+        self._running_since = 0.0
+        self._cv = threading.Condition(threading.Lock())
+        self._waiting = False  # the runner sleeps on the condition (idle, or waiting for more rows)
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=f"bento-runner-{api.name}", daemon=True)
+        self._thread.start()
+
+    # ---------------------------------------------------------------- request threads
+    def submit(self, task: Any, arrived: float, timeout_at: float,
+               disconnected: Optional[Callable[[], bool]] = None) -> Any:
+        """The InferenceResult/InferenceError of `task`; raises Overloaded (503) or TimedOut (504)."""
+        now = monotonic()
+        item = _Item(task, arrived, min(arrived + self.max_latency, timeout_at), disconnected)
+        with self._cv:
+            if self._closed:
+                raise Overloaded("the server is shutting down")
+            if self.max_queue_rows is not None and self._queue and self._queued_rows + item.rows > self.max_queue_rows:
+                self.metrics.rejected("queue_full")
+                raise Overloaded(f"the queue of API '{self.api.name}' is full")
+            if self._hopeless(now, item):
+                self.metrics.rejected("deadline")
+                raise Overloaded(f"API '{self.api.name}' cannot answer within its latency bound right now")
+            self._queue.append(item)
+            self._queued_rows += item.rows
+            self.rate.arrived(now, item.rows)
+            self.metrics.queue_depth.set(self._queued_rows)
+            if self._waiting:  # a busy runner looks at the queue anyway when its batch is done
+                self._cv.notify()
+        if not item.wait(timeout_at - monotonic()):
+            with self._cv:
+                if item.state == _QUEUED:
+                    self._queue.remove(item)
+                    self._queued_rows -= item.rows
+                    self.metrics.rejected("timeout")
+                    raise Overloaded("the request waited for the model longer than the server timeout")
+                if item.state == _RUNNING:
+                    item.state = _ABANDONED
+                    self.metrics.rejected("timeout")
+                    raise TimedOut("the API did not answer within the server timeout")
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _hopeless(self, now: float, item: _Item) -> bool:
+        """True when the item would finish after its deadline, by the latency model (lock held)."""
+        model = self.model
+        if now >= item.deadline:
+            return True
+        if not model.ready or not (self._queue or self._running_rows):
+            return False  # an idle model starts it now: refusing cannot make it faster
+        busy = 0.0
+        if self._running_rows:
+            elapsed = now - self._running_since
+            expected = model.predict(self._running_rows)
+            # Overdue work is assumed to run as much longer again: a hung model sheds load.
+            busy = expected - elapsed if elapsed <= expected else elapsed - expected
+        rows = self._queued_rows + item.rows
+        calls = -(-rows // self.max_batch_rows) if self.grouping else len(self._queue) + 1
+        return now + busy + calls * model.a + rows * model.b > item.deadline
+
+    # ---------------------------------------------------------------- runner thread
+    def _loop(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                self._execute(batch)
+            except BaseException:  # the runner must outlive anything a batch does
+                log.exception("API '%s': batch of %d failed outside the API", self.api.name, len(batch))
+                self._deliver(batch, [InferenceError("internal server error", 500)] * len(batch))
+
+    def _next_batch(self) -> Optional[list]:
+        with self._cv:
+            cork_until = None
+            while True:
+                if not self._queue:
+                    if self._closed:
+                        return None
+                    self._sleep(None)
+                    continue
+                now = monotonic()
+                wait = self._cork_time(now)
+                if cork_until is None:
+                    cork_until = now + wait
+                if wait <= 0 or now >= cork_until or self._closed:
+                    break
+                self._sleep(min(wait, cork_until - now))
+            batch = self._take()
+        return self._admit(batch)
+
+    def _sleep(self, seconds: Optional[float]) -> None:
+        self._waiting = True
+        self._cv.wait(seconds)
+        self._waiting = False
+
+    def _cork_time(self, now: float) -> float:
+        """How long to wait for more rows before running what is queued (lock held)."""
+        model = self.model
+        rate = self.rate.per_second
+        if not self.grouping or not model.ready or rate <= 0:
+            return 0.0
+        load = rate * model.b
+        target = self.max_batch_rows if load >= 1 else min(self.max_batch_rows, rate * model.a / (1 - load))
+        missing = target - self._queued_rows
+        if missing < 1:
+            return 0.0
+        slack = self._queue[0].deadline - now - model.predict(target)
+        return max(0.0, min(missing / rate, model.a, slack))
+
+    def _take(self) -> list:
+        """FIFO items up to the row limit; the first always goes, whatever its size (lock held)."""
+        queue = self._queue
+        first = queue.popleft()
+        batch, rows = [first], first.rows
+        while queue and rows + queue[0].rows <= self.max_batch_rows:
+            item = queue.popleft()
+            batch.append(item)
+            rows += item.rows
+        for item in batch:
+            item.state = _RUNNING
+        self._queued_rows -= rows
+        self._running_rows = rows
+        self._running_since = monotonic()
+        self.metrics.queue_depth.set(self._queued_rows)
+        return batch
+
+    def _admit(self, batch: list) -> list:
+        """The items still worth computing; the others are answered now.
+
+        Deadlines grow in FIFO order, so the oldest items are the ones a batch can miss: they are
+        dropped from the front while the batch would finish after their deadline. The last item
+        is kept while its deadline has not passed, so the model keeps running and its latency
+        model keeps learning even when it predicts too slow."""
+        now = monotonic()
+        dropped = []
+        live = []
+        for item in batch:
+            if item.disconnected is not None and item.disconnected():
+                self.metrics.rejected("disconnected")
+                item.error = Overloaded("client disconnected")
+                dropped.append(item)
+            else:
+                live.append(item)
+        rows = sum(i.rows for i in live)
+        while live and (now >= live[0].deadline or (
+                len(live) > 1 and self.model.ready and now + self.model.predict(rows) > live[0].deadline)):
+            item = live.pop(0)
+            rows -= item.rows
+            self.metrics.rejected("deadline")
+            item.error = Overloaded(f"API '{self.api.name}' could not start this request in time")
+            dropped.append(item)
+        for item in live:
+            self.metrics.queue_wait.observe(now - item.arrived)
+        if dropped:
+            self._deliver(dropped, [None] * len(dropped), running_rows=rows)
+        return live
+
+    def _execute(self, batch: list) -> None:
+        if not batch:
+            return
+        tasks = [item.task for item in batch]
+        rows = sum(item.rows for item in batch)
+        start = monotonic()
+        results = self._infer(tasks)
+        seconds = monotonic() - start
+        self.model.observe(rows, seconds)
+        self.metrics.batch(rows, seconds)
+        self._deliver(batch, results)
+
+    def _infer(self, tasks: Sequence[Any]) -> list:
+        """api.infer, bisecting a batch that failed as a whole so only the bad items fail."""
+        results = self.api.infer(tasks)
+        shared = _shared_failure(results)
+        if shared is None:
+            return results
+        redo = [i for i, r in enumerate(results) if r is shared]
+        for i in redo:
+            tasks[i].error = None
+        middle = len(redo) // 2
+        for half in (redo[:middle], redo[middle:]):
+            for i, result in zip(half, self._infer([tasks[i] for i in half])):
+                results[i] = result
+        return results
+
+    def _deliver(self, batch: list, results: list, running_rows: int = 0) -> None:
+        """Hand results to the waiting request threads; `running_rows` is what still computes."""
+        with self._cv:
+            self._running_rows = running_rows
+            for item, result in zip(batch, results):
+                if item.state == _RUNNING:
+                    item.state = _DONE
+                    item.result = result
+                    item.wake()
+
+    # ---------------------------------------------------------------- lifecycle
+    def close(self, timeout: float = 5.0) -> None:
+        """Finish what is queued, then stop the runner."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        self._thread.join(timeout)
+
+
+def _shared_failure(results: Sequence[Any]) -> Optional[InferenceError]:
+    """The one error object InferenceAPI gives every task when the function raised for the
+    whole batch (two or more tasks share it), or None."""
+    seen: set = set()
+    for r in results:
+        if isinstance(r, InferenceError) and r.http_status == 500:
+            if id(r) in seen:
+                return r
+            seen.add(id(r))
+    return None

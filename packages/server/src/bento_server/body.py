@@ -1,0 +1,55 @@
+"""Request bodies within limits: the size cap (waitress enforces it on the wire, before buffering,
+for Content-Length and chunked bodies alike) and gzip decoding under the same cap, so a
+compression bomb costs at most the cap in memory."""
+from __future__ import annotations
+
+import zlib
+from typing import Mapping
+
+from .errors import HTTPFault
+
+__all__ = ["read_body", "request_headers"]
+
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+def read_body(env: Mapping, max_size: int) -> bytes:
+    """The decoded body of a WSGI request, at most `max_size` bytes before and after decoding."""
+    length = env.get("CONTENT_LENGTH")
+    size = int(length) if length else 0
+    if size > max_size:
+        raise HTTPFault(f"request body of {size} bytes exceeds the limit of {max_size} bytes", 413)
+    body = env["wsgi.input"].read(size) if size else b""
+    if len(body) != size:
+        raise HTTPFault(f"request body ended after {len(body)} of {size} bytes", 400)
+    encoding = env.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise HTTPFault(f"Content-Encoding '{encoding}' is not supported (send gzip or identity)", 415)
+    return gunzip(body, max_size)
+
+
+def gunzip(data: bytes, max_size: int) -> bytes:
+    """`data` gunzipped; 413 past `max_size` decoded bytes, 400 when it is not one whole gzip stream."""
+    inflater = zlib.decompressobj(_GZIP_WBITS)
+    try:
+        out = inflater.decompress(data, max_size + 1)
+    except zlib.error as e:
+        raise HTTPFault(f"body is not valid gzip: {e}", 400) from None
+    if len(out) > max_size or inflater.unconsumed_tail:
+        raise HTTPFault(f"gzip body decodes to more than the limit of {max_size} bytes", 413)
+    if not inflater.eof:
+        raise HTTPFault("gzip body is truncated", 400)
+    if inflater.unused_data.strip(b"\0"):
+        raise HTTPFault("gzip body has trailing data after the compressed stream", 400)
+    return out
+
+
+def request_headers(env: Mapping) -> dict:
+    """Lower-cased request headers as adapters read them; Content-Encoding is gone once decoded."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in env.items()
+               if key.startswith("HTTP_") and key != "HTTP_CONTENT_ENCODING"}
+    if "CONTENT_TYPE" in env:
+        headers["content-type"] = env["CONTENT_TYPE"]
+    return headers

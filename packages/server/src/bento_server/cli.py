@@ -1,0 +1,50 @@
+"""`bento serve`: flags override config.toml and BENTO_SERVER_* / BENTO_BATCHING_* variables."""
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+
+__all__ = ["serve_cmd"]
+
+
+@click.command("serve")
+@click.argument("bento")
+@click.option("--host", default=None, help="Address to bind [config server.host, default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [server.port, default 5000].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Pre-forked worker processes sharing the model [server.workers, default 1].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Request threads per worker [server.threads, default 256].")
+@click.option("--mb-max-batch-size", type=click.IntRange(min=1), default=None,
+              help="Rows per model call, for every batch API [batching.mb_max_batch_size, default per @api].")
+@click.option("--mb-max-latency", type=click.IntRange(min=1), default=None,
+              help="Latency bound in ms; requests that cannot meet it get 503 [batching.mb_max_latency].")
+@click.option("--disable-microbatch", is_flag=True, default=None, help="Call batch APIs once per request.")
+@click.option("--timeout", type=click.FloatRange(min=0.001), default=None,
+              help="Seconds a request may take before 503/504 [server.timeout, default 60].")
+@click.option("--max-request-size", type=click.IntRange(min=1), default=None,
+              help="Largest request body in bytes, also once decoded [server.max_request_size, default 20 MiB].")
+@click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
+def serve_cmd(bento: str, host: Optional[str], port: Optional[int], workers: Optional[int], threads: Optional[int],
+              mb_max_batch_size: Optional[int], mb_max_latency: Optional[int], disable_microbatch: Optional[bool],
+              timeout: Optional[float], max_request_size: Optional[int], trust_pickle: Optional[bool]) -> None:
+    """Serve BENTO over HTTP until SIGTERM/SIGINT (which drain in-flight requests first)."""
+    import logging
+
+    from bento import load
+    from bento.config import load_config, reset_config
+    from bento.plugins import default_plugin_manager
+
+    from .serve import serve
+
+    config = load_config(default_plugin_manager(), overrides={
+        "server": {"host": host, "port": port, "workers": workers, "threads": threads, "timeout": timeout,
+                   "max_request_size": max_request_size},
+        "batching": {"mb_max_batch_size": mb_max_batch_size, "mb_max_latency": mb_max_latency,
+                     "enabled": False if disable_microbatch else None},
+        "security": {"trust_pickle": trust_pickle},
+    })
+    reset_config(config)
+    logging.getLogger("bento.feedback").setLevel(logging.INFO)
+    serve(lambda: load(bento, trust_pickle=trust_pickle), config.server, config.batching)

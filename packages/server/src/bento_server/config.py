@@ -1,0 +1,51 @@
+"""The `[server]` and `[batching]` sections of config.toml (also BENTO_SERVER_* / BENTO_BATCHING_*).
+
+Only attrs here: the plugin module imports this at every CLI start-up.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import attrs
+
+__all__ = ["ServerConfig", "BatchingConfig", "MiB"]
+
+MiB = 1024 * 1024
+
+
+def _at_least(low: float) -> Any:
+    def check(_: Any, attribute: attrs.Attribute, value: Optional[float]) -> None:
+        if value is not None and value < low:
+            raise ValueError(f"{attribute.name} must be at least {low}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig:
+    """How `bento serve` listens. Binds loopback unless `host` says otherwise."""
+
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=5000, validator=[_at_least(0), attrs.validators.le(65535)])
+    workers: int = attrs.field(default=1, validator=_at_least(1))
+    # A waiting request holds a thread, so threads bound how many requests one batch can group.
+    threads: int = attrs.field(default=256, validator=_at_least(1))
+    timeout: float = attrs.field(default=60.0, validator=_at_least(0.001))  # seconds, per request
+    max_request_size: int = attrs.field(default=20 * MiB, validator=_at_least(1))  # bytes, decoded too
+    connection_limit: int = attrs.field(default=1000, validator=_at_least(1))
+    channel_timeout: float = attrs.field(default=60.0, validator=_at_least(0.1))  # idle or trickling client
+    backlog: int = attrs.field(default=2048, validator=_at_least(1))
+    graceful_timeout: float = attrs.field(default=30.0, validator=_at_least(0))  # SIGTERM drain bound
+    # An overload 503 is sent this long after the request arrived (0: at once), so clients that
+    # ignore Retry-After cannot spin on refusals; at most half the threads hold refusals.
+    refusal_delay: float = attrs.field(default=0.5, validator=_at_least(0))
+
+
+@attrs.frozen(kw_only=True)
+class BatchingConfig:
+    """Micro-batching of `batch=True` APIs; unset values keep what each `@api` declared."""
+
+    enabled: bool = True
+    mb_max_batch_size: Optional[int] = attrs.field(default=None, validator=_at_least(1))  # rows
+    mb_max_latency: Optional[int] = attrs.field(default=None, validator=_at_least(1))  # ms
+    max_queue_size: Optional[int] = attrs.field(default=None, validator=_at_least(1))  # rows; 4 batches

@@ -1,0 +1,106 @@
+"""`bento serve` and the dev server: listen first, answer /healthz and /readyz (503) while the
+bundle loads, then serve it in this process or in pre-forked workers."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from typing import Any, Callable, Optional
+
+from .app import BentoApp, ServingState, Switch, loading_app
+from .config import BatchingConfig, ServerConfig
+from .metrics import MULTIPROC_ENV
+from .server import HTTPServer, bind_socket
+
+__all__ = ["serve", "DevServer", "serve_in_this_process"]
+
+log = logging.getLogger(__name__)
+
+
+def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
+    """Serve the service `load()` returns until SIGTERM/SIGINT has drained it. A loading error
+    is raised here (the CLI prints it on one line)."""
+    sock = bind_socket(server.host, server.port, server.backlog)
+    print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
+          f"({server.workers} worker{'s' if server.workers > 1 else ''})", file=sys.stderr, flush=True)
+    if server.workers > 1:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
+    state = ServingState()
+    switch = Switch(loading_app())
+    http = HTTPServer(switch, sock, server)
+    loaded: dict = {}
+
+    def load_in_background() -> None:
+        try:
+            service = loaded["service"] = load()
+            if server.workers == 1:
+                loaded["app"] = app = BentoApp(service, server, batching, state)
+                switch.target = app.wsgi
+            else:
+                http.stop()  # the supervisor forks the workers onto the same socket
+        except BaseException as e:  # reported by the main thread
+            loaded["error"] = e
+            http.stop()
+
+    _on_stop_signals(http)
+    threading.Thread(target=load_in_background, name="bento-load", daemon=True).start()
+    try:
+        http.run(on_drain=lambda: setattr(state, "draining", True), keep_listener=server.workers > 1)
+    finally:
+        if "app" in loaded:
+            loaded["app"].close()
+    if "error" in loaded:
+        raise loaded["error"]
+    if server.workers > 1 and "service" in loaded and not http.draining_requested:
+        from .workers import Supervisor
+
+        Supervisor(loaded["service"], sock, server, batching).run()
+
+
+def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig) -> None:
+    """One worker: the service's app on `sock` until a stop signal has drained it."""
+    state = ServingState()
+    app = BentoApp(service, server, batching, state)
+    http = HTTPServer(app.wsgi, sock, server)
+    _on_stop_signals(http, force_on_repeat=False)  # the supervisor signals after the group did
+    try:
+        http.run(on_drain=lambda: setattr(state, "draining", True))
+    finally:
+        app.close()
+
+
+def _on_stop_signals(http: HTTPServer, force_on_repeat: bool = True) -> None:
+    """SIGTERM/SIGINT drain; a second one stops at once when `force_on_repeat`."""
+    def handler(signum: int, frame: Any) -> None:
+        if http.draining_requested and force_on_repeat:
+            http.stop()
+        else:
+            http.drain()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+class DevServer:
+    """`BentoService.start_dev_server()`: the service served by a background thread of this process."""
+
+    def __init__(self, service: Any, host: str, port: int, server: ServerConfig, batching: BatchingConfig) -> None:
+        sock = bind_socket(host, port, server.backlog)
+        self.app = BentoApp(service, server, batching)
+        self.http = HTTPServer(self.app.wsgi, sock, server)
+        self.url = self.http.url
+        self._thread = threading.Thread(target=self.http.run, kwargs={
+            "on_drain": lambda: setattr(self.app.state, "draining", True)}, name="bento-dev-server", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace: Optional[float] = 5.0) -> None:
+        """Drain (at most `grace` seconds), then stop the runners."""
+        self.http.drain(grace)
+        self._thread.join()
+        self.app.close()
+
+    def __repr__(self) -> str:
+        return f"<DevServer {self.url}>"

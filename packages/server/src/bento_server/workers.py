@@ -1,0 +1,159 @@
+"""Pre-forked workers: the model is loaded once in the supervisor and shared copy-on-write; the
+workers accept from one listening socket. A dead worker is replaced; SIGTERM/SIGINT drain every
+worker (each finishes its in-flight requests) and the supervisor exits 0 once they have."""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import time
+from collections import deque
+from typing import Any
+
+from bento.exceptions import BentoError
+
+from .config import BatchingConfig, ServerConfig
+from .metrics import MULTIPROC_ENV
+
+__all__ = ["Supervisor"]
+
+log = logging.getLogger(__name__)
+
+_CRASH_WINDOW = 10.0  # seconds: this many quick deaths in a row mean the workers cannot run
+_CRASH_LIMIT = 5
+
+
+class Supervisor:
+    def __init__(self, service: Any, sock: socket.socket, server: ServerConfig, batching: BatchingConfig) -> None:
+        self.service = service
+        self.sock = sock
+        self.server = server
+        self.batching = batching
+        self.workers: dict[int, float] = {}  # pid -> start time
+        self._stopping = False
+        self._deaths: deque = deque(maxlen=_CRASH_LIMIT)
+
+    def run(self) -> None:
+        """Keep `workers` processes alive until a stop signal, then drain them; raise if they keep dying."""
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        old_wakeup = signal.set_wakeup_fd(wake_w)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_stop)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        gc.freeze()  # the loaded model stays in shared pages instead of being touched by every gc pass
+        try:
+            for _ in range(self.server.workers):
+                self._spawn(wake_r, wake_w)
+            self._supervise(wake_r, wake_w)
+        finally:
+            signal.set_wakeup_fd(old_wakeup)
+            os.close(wake_r)
+            os.close(wake_w)
+            self._cleanup()
+
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        self._stopping = True
+
+    def _supervise(self, wake_r: int, wake_w: int) -> None:
+        kill_at = None
+        while True:
+            for pid, code in self._reap():
+                self._forget(pid)
+                if not self._stopping:
+                    log.warning("worker %d exited (%s); starting a new one", pid, code)
+                    self._note_death(pid, code)
+                    self._spawn(wake_r, wake_w)
+            if self._stopping:
+                if kill_at is None:
+                    self.sock.close()
+                    self._signal_all(signal.SIGTERM)
+                    kill_at = time.monotonic() + self.server.graceful_timeout + 5
+                if not self.workers:
+                    return
+                if time.monotonic() > kill_at:
+                    self._signal_all(signal.SIGKILL)
+            try:
+                select.select([wake_r], [], [], 1.0)
+                os.read(wake_r, 4096)
+            except (BlockingIOError, InterruptedError):
+                pass
+
+    def _spawn(self, wake_r: int, wake_w: int) -> None:
+        pid = os.fork()
+        if pid:
+            self.workers[pid] = time.monotonic()
+            return
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            os.close(wake_r)
+            os.close(wake_w)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            from .serve import serve_in_this_process
+
+            serve_in_this_process(self.service, self.sock, self.server, self.batching)
+            code = 0
+        except BaseException:
+            log.exception("worker %d failed", os.getpid())
+        finally:
+            os._exit(code)
+
+    def _reap(self) -> list:
+        gone = []
+        while self.workers:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in self.workers:
+                gone.append((pid, _describe(status)))
+        return gone
+
+    def _note_death(self, pid: int, code: str) -> None:
+        """Raise when workers die as fast as they are started (a crash loop, not a one-off)."""
+        now = time.monotonic()
+        self._deaths.append(now)
+        if len(self._deaths) == _CRASH_LIMIT and now - self._deaths[0] < _CRASH_WINDOW:
+            self._stopping = True
+            self._signal_all(signal.SIGKILL)
+            raise BentoError(f"workers keep dying ({_CRASH_LIMIT} in {_CRASH_WINDOW:.0f} s, last: {code}); "
+                             "see the log above")
+
+    def _forget(self, pid: int) -> None:
+        self.workers.pop(pid, None)
+        if os.environ.get(MULTIPROC_ENV):
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid)
+
+    def _signal_all(self, sig: int) -> None:
+        for pid in list(self.workers):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _cleanup(self) -> None:
+        self._signal_all(signal.SIGKILL)
+        for pid in list(self.workers):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        directory = os.environ.get(MULTIPROC_ENV)
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"

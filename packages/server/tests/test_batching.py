@@ -1,0 +1,202 @@
+"""The dispatcher and its latency model, without HTTP (the HTTP behaviour is in test_bad_input/test_routes)."""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from time import monotonic
+
+import pytest
+from bento.types import InferenceError, InferenceResult, InferenceTask
+
+from bento_server.batching import Dispatcher
+from bento_server.errors import Overloaded, TimedOut
+from bento_server.latency import ArrivalRate, LatencyModel
+from bento_server.metrics import Metrics
+
+
+class FakeAPI:
+    """Records each call's tasks; `delay` seconds per call."""
+
+    name = "fake"
+
+    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+        self.delay = delay
+        self.fail = fail
+        self.calls: list = []
+
+    def infer(self, tasks):
+        self.calls.append([t.data for t in tasks])
+        time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("broken pipeline")
+        return [InferenceResult(data=t.data) for t in tasks]
+
+
+def dispatcher(api, grouping=True, max_rows=100, latency=10.0, queue=None) -> Dispatcher:
+    return Dispatcher(api, grouping=grouping, max_batch_rows=max_rows, max_latency=latency, max_queue_rows=queue,
+                      metrics=Metrics().for_api(api.name))
+
+
+def submit(d: Dispatcher, data, rows=None, timeout=10.0):
+    now = monotonic()
+    return d.submit(InferenceTask(data=data, batch=rows), now, now + timeout)
+
+
+def test_an_idle_model_takes_a_lone_request_at_once():
+    api = FakeAPI()
+    d = dispatcher(api)
+    started = monotonic()
+    assert submit(d, 1).data == 1
+    assert monotonic() - started < 0.05 and api.calls == [[1]]
+    d.close()
+
+
+def test_what_queues_while_the_model_runs_is_one_fifo_batch():
+    api = FakeAPI(delay=0.2)
+    d = dispatcher(api)
+    first = threading.Thread(target=submit, args=(d, "first"))
+    first.start()
+    time.sleep(0.05)
+    with ThreadPoolExecutor(5) as pool:
+        futures = []
+        for i in range(5):
+            futures.append(pool.submit(submit, d, i))
+            time.sleep(0.01)  # a known arrival order
+        assert [f.result().data for f in futures] == list(range(5))
+    first.join()
+    assert api.calls == [["first"], [0, 1, 2, 3, 4]]
+    d.close()
+
+
+def test_rows_bound_a_batch_and_a_request_is_never_split():
+    api = FakeAPI(delay=0.1)
+    d = dispatcher(api, max_rows=10)
+    blocker = threading.Thread(target=submit, args=(d, "block"))
+    blocker.start()
+    time.sleep(0.03)
+    sizes = [("a", 4), ("b", 4), ("c", 4), ("big", 25)]
+    with ThreadPoolExecutor(4) as pool:
+        futures = []
+        for data, rows in sizes:
+            futures.append(pool.submit(submit, d, data, rows))
+            time.sleep(0.01)
+        [f.result() for f in futures]
+    blocker.join()
+    assert api.calls == [["block"], ["a", "b"], ["c"], ["big"]]
+    d.close()
+
+
+def test_without_grouping_each_request_is_its_own_call():
+    api = FakeAPI(delay=0.05)
+    d = dispatcher(api, grouping=False)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: submit(d, i), range(4)))
+    assert sorted(len(c) for c in api.calls) == [1, 1, 1, 1]
+    d.close()
+
+
+def test_a_request_that_cannot_meet_its_deadline_is_refused_before_compute():
+    api = FakeAPI(delay=0.3)
+    d = dispatcher(api, latency=0.2)
+    d.model.observe(1, 0.3)
+    d.model.observe(2, 0.3)
+    busy = threading.Thread(target=submit, args=(d, "busy"))
+    busy.start()
+    time.sleep(0.05)
+    started = monotonic()
+    with pytest.raises(Overloaded):
+        submit(d, "late")
+    assert monotonic() - started < 0.05
+    busy.join()
+    assert ["late"] not in api.calls
+    assert submit(d, "idle again").data == "idle again"  # an idle model always takes work
+    d.close()
+
+
+def test_a_full_queue_refuses():
+    api = FakeAPI(delay=0.2)
+    d = dispatcher(api, queue=2)
+    threading.Thread(target=submit, args=(d, "running")).start()
+    time.sleep(0.05)
+    queued = [threading.Thread(target=submit, args=(d, i)) for i in range(2)]
+    for t in queued:
+        t.start()
+    time.sleep(0.05)
+    with pytest.raises(Overloaded, match="queue"):
+        submit(d, "third")
+    for t in queued:
+        t.join()
+    d.close()
+
+
+def test_timeouts_504_while_running_503_while_queued():
+    api = FakeAPI(delay=0.5)
+    d = dispatcher(api)
+    errors = {}
+
+    def call(name):
+        try:
+            submit(d, name, timeout=0.2)
+        except (TimedOut, Overloaded) as e:
+            errors[name] = type(e)
+
+    a = threading.Thread(target=call, args=("running",))
+    a.start()
+    time.sleep(0.05)
+    call("queued")
+    a.join()
+    assert errors == {"running": TimedOut, "queued": Overloaded}
+    time.sleep(0.5)
+    assert api.calls == [["running"]]  # the queued one was never computed
+    d.close()
+
+
+def test_the_runner_survives_a_broken_batch():
+    d = dispatcher(FakeAPI(fail=True))
+    result = submit(d, 1)
+    assert isinstance(result, InferenceError) and result.http_status == 500
+    d.api.fail = False
+    assert submit(d, 2).data == 2
+    d.close()
+
+
+def test_one_raising_item_fails_alone(quirks_service):
+    """InferenceAPI fails a whole batch when the function raises: the dispatcher bisects."""
+    api = quirks_service.get_inference_api("echo")
+    d = dispatcher(api)
+    tasks = [InferenceTask(data=x) for x in (1, 2, "boom", 4, 5)]
+    results = d._infer(tasks)
+    assert [r.data if isinstance(r, InferenceResult) else r.http_status for r in results] == [1, 2, 500, 4, 5]
+    d.close()
+
+
+def test_latency_model_fits_fixed_and_per_row_cost():
+    m = LatencyModel()
+    for n in (1, 5, 10, 20, 3, 8):
+        m.observe(n, 0.002 + 0.0005 * n)
+    assert m.a == pytest.approx(0.002, rel=1e-6) and m.b == pytest.approx(0.0005, rel=1e-6)
+    assert m.predict(40) == pytest.approx(0.022)
+
+
+def test_latency_model_with_one_batch_size_splits_the_mean():
+    m = LatencyModel()
+    for _ in range(5):
+        m.observe(4, 0.008)
+    assert m.predict(4) == pytest.approx(0.008) and m.a == pytest.approx(0.004)
+
+
+def test_latency_model_follows_drift():
+    m = LatencyModel()
+    for n in (1, 10) * 5:
+        m.observe(n, 0.001 * n)
+    for n in (1, 10) * 30:
+        m.observe(n, 0.010 + 0.001 * n)
+    assert m.a == pytest.approx(0.010, rel=0.05)
+
+
+def test_arrival_rate():
+    r = ArrivalRate()
+    for i in range(50):
+        r.arrived(i * 0.01, 1)
+    assert r.per_second == pytest.approx(100)

@@ -1,0 +1,143 @@
+"""`bento serve` as users run it: a subprocess on 127.0.0.1, loading, workers, SIGTERM."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+ROWS = [[5.1, 3.5, 1.4, 0.2]]
+
+
+def children(pid: int) -> set:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(p) for p in f.read().split()}
+
+
+def test_serve_a_bundle_readyz_503_while_loading(serve_process, iris_bundle, post_json):
+    p = serve_process([iris_bundle], env={"SRV_IMPORT_DELAY": "2"})
+    deadline = time.monotonic() + 20
+    while True:  # the socket listens before the bundle has loaded
+        try:
+            r = requests.get(p.url + "/readyz", timeout=2)
+            break
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1" and "loading" in r.json()["error"]
+    assert requests.get(p.url + "/healthz").status_code == 200
+    early = post_json(p.url + "/predict", ROWS)
+    assert early.status_code == 503 and early.json()["request_id"] == early.headers["X-Request-Id"]
+    p.wait_ready()
+    assert post_json(p.url + "/predict", ROWS).json() == [0]
+    assert p.stop() == 0
+
+
+def test_a_bundle_that_cannot_be_found_is_one_line_and_exit_1(serve_process, tmp_path):
+    p = serve_process([str(tmp_path / "missing")])
+    assert p.proc.wait(60) != 0
+    out = p.output().strip().splitlines()
+    assert out[-1].startswith("Error: ") and "Traceback" not in "\n".join(out)
+
+
+def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
+    """Precedence of SPEC §8, through the real `bento` CLI and the core config loader."""
+    from bento.cli.base import make_cli
+    from bento.config import reset_config
+    from bento.plugins import get_plugin_manager
+
+    import bento_server.serve as serve_module
+
+    (tmp_path / "config.toml").write_text("[server]\nport = 7000\nthreads = 3\ntimeout = 9\n"
+                                          "[batching]\nmb_max_latency = 111\n")
+    monkeypatch.setenv("BENTO_HOME", str(tmp_path))
+    monkeypatch.setenv("BENTO_SERVER_THREADS", "5")
+    monkeypatch.setenv("BENTO_BATCHING_MB_MAX_LATENCY", "222")
+    seen = {}
+    monkeypatch.setattr(serve_module, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
+    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch"])
+    reset_config(None)
+    assert result.exit_code == 0, result.output
+    server, batching = seen["server"], seen["batching"]
+    assert (server.port, server.threads, server.timeout, server.host) == (7000, 7, 9.0, "127.0.0.1")
+    assert (batching.mb_max_latency, batching.enabled) == (222, False)
+
+
+def test_bad_config_value_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "bento.cli", "serve", "x"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "BENTO_HOME": str(tmp_path), "BENTO_SERVER_THREADS": "many"})
+    assert r.returncode != 0 and r.stderr.startswith("Error: ") and "threads" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _load(url: str, stop: threading.Event, outcomes: list, body=ROWS, path="/predict") -> None:
+    """A client loop: keep-alive session, records every outcome until `stop`."""
+    session = requests.Session()
+    while not stop.is_set():
+        try:
+            r = session.post(url + path, data=json.dumps(body), headers={"Content-Type": "application/json"},
+                             timeout=30)
+            outcomes.append(r.status_code)
+        except requests.ConnectionError as e:
+            refused = "refused" in str(e).lower()
+            outcomes.append("refused" if refused else f"dropped: {e}")
+            if refused:
+                return
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_under_load_drops_no_accepted_request(serve_process, quirks_bundle, workers):
+    p = serve_process([quirks_bundle, "--workers", str(workers)]).wait_ready()
+    stop = threading.Event()
+    outcomes: list = []
+    clients = [threading.Thread(target=_load, args=(p.url, stop, outcomes, {"sleep": 0.05}, "/echo"))
+               for _ in range(8)]
+    for c in clients:
+        c.start()
+    time.sleep(1.0)
+    before = len(outcomes)
+    p.proc.send_signal(signal.SIGTERM)
+    assert p.proc.wait(30) == 0
+    stop.set()
+    for c in clients:
+        c.join(10)
+    assert before > 5 and len(outcomes) > before
+    problems = [o for o in outcomes if o not in (200, "refused")]
+    assert problems == [], (problems, p.output()[-3000:])
+
+
+def test_workers_share_one_socket_and_a_dead_worker_is_replaced(serve_process, iris_bundle, post_json):
+    p = serve_process([iris_bundle, "--workers", "2"]).wait_ready()
+    deadline = time.monotonic() + 10
+    while len(children(p.proc.pid)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first = children(p.proc.pid)
+    for _ in range(20):
+        assert post_json(p.url + "/predict", ROWS).json() == [0]
+    victim = sorted(first)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while True:
+        now = children(p.proc.pid)
+        if len(now) == 2 and victim not in now:
+            break
+        assert time.monotonic() < deadline, now
+        time.sleep(0.05)
+    for _ in range(20):
+        assert post_json(p.url + "/predict", ROWS, headers={"Connection": "close"}).json() == [0]
+    # /metrics merges the workers (prometheus multiprocess mode)
+    text = ""
+    for _ in range(4):
+        text = requests.get(p.url + "/metrics", headers={"Connection": "close"}).text
+    line = next(x for x in text.splitlines() if x.startswith('bento_requests_total{api="predict",status="200"}'))
+    assert float(line.split()[-1]) >= 20
+    assert p.stop() == 0

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Our entries beside the peers, in one run of the shared harness (see docs/benchmarks.md).
+#   PEERBENCH=/tmp/peerbench bash tests/benchmarks/server/run_suite.sh [extra peers.py args]
+# Needs the peers built first: (cd ../shared/bench && PEERBENCH=... bash setup_peers.sh).
+set -euo pipefail
+export PEERBENCH=${PEERBENCH:-/tmp/peerbench}
+export BENTO_BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+HARNESS=${HARNESS:-$BENTO_BENCH_DIR/../../../../shared/bench}
+HARNESS=$(cd "$HARNESS" && pwd)
+python "$BENTO_BENCH_DIR/make_bundles.py" "$HARNESS" "$PEERBENCH/bundles"
+cd "$HARNESS"
+python3 peers.py suite "$BENTO_BENCH_DIR/suite.json" "$@"
+python3 peers.py suite "$BENTO_BENCH_DIR/overload.json" --conc 256 "$@"

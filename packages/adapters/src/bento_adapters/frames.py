@@ -217,7 +217,10 @@ def rows_from_csv(text: str) -> Rows:
     end = text.find("\n")
     header_line, body = (text, "") if end < 0 else (text[:end], text[end + 1:])
     reader = csv.reader(io.StringIO(text))
-    header = next(reader)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise BadInput(f"malformed CSV header: {e}") from None
     if reader.line_num > 1:
         raise BadInput("the CSV header row spans several lines")
     check_csv_header(header)

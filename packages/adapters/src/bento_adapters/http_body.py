@@ -62,12 +62,37 @@ def decode_text(data: bytes, charset: Optional[str]) -> str:
         raise BadInput(f"text is not valid {name} (byte {e.start}){hint}") from None
 
 
+MAX_JSON_DEPTH = 256
+
+
 def parse_json(text: str | bytes) -> Any:
     json = orjson()
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as e:
         raise BadInput(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    if _brackets(text) > MAX_JSON_DEPTH and _too_deep(value, MAX_JSON_DEPTH):
+        raise BadInput(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _brackets(text: str | bytes) -> int:
+    """An upper bound of the nesting depth, counted at C speed (most bodies stop here)."""
+    if isinstance(text, str):
+        return text.count("[") + text.count("{")
+    return text.count(b"[") + text.count(b"{")
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when containers nest deeper than `limit` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (list, dict)))
+    return False
 
 
 def request_text(request: HTTPRequest, adapter: str) -> str:

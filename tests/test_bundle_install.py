@@ -8,7 +8,7 @@ import pytest
 
 from bento_e2e import ROOT
 
-PACKAGES = ["core", "adapters", "artifacts-sklearn"]
+PACKAGES = ["core", "adapters", "artifacts-sklearn", "server"]  # the bundle pins bento-server for its image
 
 
 def _uv() -> str:

@@ -38,3 +38,20 @@ def toy():
     svc.pack("table", {"a": 1, "b": 2}, metadata={"source": {"rows": [1, 2]}})
     svc.pack("obj", {"anything": [1, 2, 3]})
     return svc
+
+
+@pytest.fixture
+def run():
+    """The core CLI through click's runner: `run("list", "-o", "json", input="y\\n")`."""
+    from click.testing import CliRunner
+
+    from bento.cli import make_cli
+
+    cli = make_cli()
+    return lambda *args, input=None: CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def bundle(toy, tmp_path):
+    """The packed ToyService written to a bundle directory."""
+    return toy.save_to_dir(str(tmp_path / "bundle"))

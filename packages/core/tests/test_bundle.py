@@ -1,4 +1,5 @@
 """Bundle layout, manifest, metadata and loading."""
+import importlib
 import os
 import subprocess
 import sys
@@ -39,14 +40,11 @@ def test_save_to_dir_writes_the_full_layout(toy, tmp_path):
 
 
 def test_env_options_shape_the_bundle(tmp_path):
-    from toy_adapters import ToyJsonInput
-
     req = tmp_path / "req.txt"
     req.write_text("# comment\nrequests>=2\n")
-    cls = _make_service(tmp_path, conda_dependencies=["libgomp"], conda_channels=["conda-forge"],
-                        requirements_txt_file=str(req), setup_sh="apt-get install -y libgomp1\n",
-                        docker_base_image="python:3.11-bookworm")
-    svc = cls()
+    env = dict(conda_dependencies=["libgomp"], conda_channels=["conda-forge"], requirements_txt_file=str(req),
+               setup_sh="apt-get install -y libgomp1\n", docker_base_image="python:3.11-bookworm")
+    svc = _service_class(tmp_path, "envsvc", f"@env(**{env!r})")()
     path = svc.save_to_dir(str(tmp_path / "b"))
     env_yml = yaml.safe_load(open(os.path.join(path, "environment.yml")))
     assert env_yml["channels"] == ["conda-forge"] and env_yml["dependencies"] == ["libgomp"]
@@ -55,37 +53,24 @@ def test_env_options_shape_the_bundle(tmp_path):
     assert docker.startswith("FROM python:3.11-bookworm\n")
     assert "RUN bash /bundle/setup.sh" in docker and "USER bento" in docker
     assert "requests>=2" in open(os.path.join(path, "requirements.txt")).read().split()
-    assert ToyJsonInput  # the generated module imports it
 
 
-def _make_service(tmp_path, **env_kwargs):
-    mod = tmp_path / "envsvc.py"
-    mod.write_text(
-        "from bento import BentoService, api, env\nfrom toy_adapters import ToyJsonInput\n"
-        f"@env(**{env_kwargs!r})\nclass EnvService(BentoService):\n"
-        "    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
+def _service_class(tmp_path, module, decorator, imports=""):
+    """A one-API service class `Svc` defined in a new module file `module` under tmp_path."""
+    (tmp_path / f"{module}.py").write_text(
+        f"{imports}from bento import BentoService, api, env, web_static_content\n"
+        "from toy_adapters import ToyJsonInput\n"
+        f"{decorator}\nclass Svc(BentoService):\n    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
     sys.path.insert(0, str(tmp_path))
     try:
-        import importlib
-
-        return importlib.import_module("envsvc").EnvService
+        return importlib.import_module(module).Svc
     finally:
         sys.path.remove(str(tmp_path))
 
 
 def test_infer_pip_packages_lists_imported_distributions(tmp_path):
-    mod = tmp_path / "infersvc.py"
-    mod.write_text("import yaml\nimport json\nfrom bento import BentoService, api, env\n"
-                   "from toy_adapters import ToyJsonInput\n"
-                   "@env(infer_pip_packages=True)\nclass InferService(BentoService):\n"
-                   "    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        from infersvc import InferService
-
-        path = InferService().save_to_dir(str(tmp_path / "b"))
-    finally:
-        sys.path.remove(str(tmp_path))
+    cls = _service_class(tmp_path, "infersvc", "@env(infer_pip_packages=True)", imports="import yaml\nimport json\n")
+    path = cls().save_to_dir(str(tmp_path / "b"))
     from importlib_metadata import version
 
     reqs = open(os.path.join(path, "requirements.txt")).read().split()
@@ -213,35 +198,16 @@ def test_corrupt_bento_yml_is_a_bundle_error(toy, tmp_path):
 def test_web_static_content_is_copied_and_served_from_the_bundle(tmp_path):
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "index.html").write_text("<h1>hi</h1>")
-    (tmp_path / "staticsvc.py").write_text(
-        "from bento import BentoService, api, web_static_content\nfrom toy_adapters import ToyJsonInput\n"
-        "@web_static_content('static')\nclass StaticSvc(BentoService):\n"
-        "    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        from staticsvc import StaticSvc
-
-        path = StaticSvc().save_to_dir(str(tmp_path / "b"))
-        (tmp_path / "static" / "index.html").unlink()
-        (tmp_path / "static").rmdir()  # the bundle must not need the original folder
-        del sys.modules["staticsvc"]
-        svc = bento.load(path)
-    finally:
-        sys.path.remove(str(tmp_path))
+    path = _service_class(tmp_path, "staticsvc", "@web_static_content('static')")().save_to_dir(str(tmp_path / "b"))
+    (tmp_path / "static" / "index.html").unlink()
+    (tmp_path / "static").rmdir()  # the bundle must not need the original folder
+    del sys.modules["staticsvc"]
+    svc = bento.load(path)
     assert open(os.path.join(svc.web_static_content, "index.html")).read() == "<h1>hi</h1>"
     assert svc.web_static_content.startswith(path)
 
 
 def test_missing_web_static_content_fails_at_save(tmp_path):
-    (tmp_path / "nostatic.py").write_text(
-        "from bento import BentoService, api, web_static_content\nfrom toy_adapters import ToyJsonInput\n"
-        "@web_static_content('missing')\nclass NoStatic(BentoService):\n"
-        "    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        from nostatic import NoStatic
-
-        with pytest.raises(BundleError, match="missing is not a directory"):
-            NoStatic().save_to_dir(str(tmp_path / "b"))
-    finally:
-        sys.path.remove(str(tmp_path))
+    cls = _service_class(tmp_path, "nostatic", "@web_static_content('missing')")
+    with pytest.raises(BundleError, match="missing is not a directory"):
+        cls().save_to_dir(str(tmp_path / "b"))

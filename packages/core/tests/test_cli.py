@@ -10,16 +10,6 @@ from bento.cli import make_cli
 
 
 @pytest.fixture
-def run():
-    cli = make_cli()
-
-    def invoke(*args, input=None):
-        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
 def saved(toy):
     toy.pack("table", {"a": 1})
     first = toy.save(labels={"stage": "dev"})

@@ -6,23 +6,10 @@ import shutil
 import stat
 
 import pytest
-from click.testing import CliRunner
 
 from bento.bundle import templates
 from bento.bundle.manifest import write_manifest
-from bento.cli import make_cli
 from bento.exceptions import InvalidArgument
-
-
-@pytest.fixture
-def run():
-    cli = make_cli()
-    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def bundle(toy, tmp_path):
-    return toy.save_to_dir(str(tmp_path / "bundle"))
 
 
 def _engine(tmp_path, monkeypatch, info_ok):

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from bento.cli import make_cli
 from bento.deployment.kubernetes_manifests import KubeSettings, render, resource_name
 from bento.exceptions import InvalidArgument
 
@@ -69,17 +67,6 @@ def test_resource_names_are_dns_labels():
     assert resource_name("Iris_Model.v2") == "iris-model-v2"
     assert resource_name("1st") == "bento-1st"
     assert len(resource_name("a" * 63 + "1")) <= 63
-
-
-@pytest.fixture
-def run():
-    cli = make_cli()
-    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def bundle(toy, tmp_path):
-    return toy.save_to_dir(str(tmp_path / "bundle"))
 
 
 def test_create_writes_the_manifests_and_delete_keeps_them(run, bundle, toy, tmp_path):

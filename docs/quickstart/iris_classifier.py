@@ -12,4 +12,6 @@ class IrisClassifier(BentoService):
     @api(input=DataframeInput(), batch=True)
     def predict(self, df):
         """Species index (0 setosa, 1 versicolor, 2 virginica) for each row."""
-        return self.artifacts.model.predict(df)
+        # The model was fitted on a plain array: pass one, so sklearn does not warn (once per
+        # batch) that the DataFrame's column names were not seen in training.
+        return self.artifacts.model.predict(df.to_numpy())

@@ -22,6 +22,7 @@ def test_run_predicts_from_json_and_csv(iris_bundle, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--input", "[[5.1, 3.5"], "JSON"),
     (["--input", "a,b\n1,2,3\n", "--format", "csv"], "CSV"),
+    (["--input", '[{"a": 1, "b": 2}, {"a": 3}]'], "record 1 has the keys ['a'], record 0 has ['a', 'b']"),
 ])
 def test_malformed_input_is_one_line(iris_bundle, args, message):
     out = bento("run", "IrisClassifier:latest", "predict", *args, check=False)

@@ -81,6 +81,8 @@ def test_csv_or_json_as_one_multipart_file(multipart):
     (None, "[]", "no rows in the request"),
     (None, "[[1, 2], [3]]", "row 2 has 1 values, row 1 has 2"),
     ("records", "[[1, 2]]", "orient 'records' expects a list of objects, got a list of list"),
+    (None, '[{"a": 1, "b": 2}, {"a": 3}]', "record 1 has the keys ['a'], record 0 has ['a', 'b']"),
+    ("records", '[{"a": 1}, {"a": 2, "c": 3}]', "record 1 has the keys ['a', 'c'], record 0 has ['a']"),
     ("values", '[{"a": 1}]', "orient 'values' expects a list of lists, got a list of object"),
     ("split", '{"rows": [[1]]}', "orient 'split' expects"),
     ("split", '{"columns": ["a"], "data": [[1, 2]]}', "split: 'columns' must list 2 names"),

@@ -67,6 +67,12 @@ def test_wrong_shape(url):
     assert_error(post(url + "/predict", json.dumps([[1.0, 2.0, 3.0]])), 400, "4 columns")
 
 
+def test_records_with_a_missing_column(url):
+    full = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+    partial = {k: v for k, v in full.items() if k != "petal_width"}
+    assert_error(post(url + "/predict", json.dumps([full, partial])), 400, "record 1 has the keys")
+
+
 def test_wrong_dtype(url):
     assert_error(post(url + "/predict", json.dumps([["a", "b", "c", "d"]])), 400)
 

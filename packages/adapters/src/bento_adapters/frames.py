@@ -138,6 +138,11 @@ def _records(value: Any) -> Rows:
         got = f"a list of {_type_names(value)}" if isinstance(value, list) else f"a {_json_type(value)}"
         raise BadInput(f"orient 'records' expects a list of objects, got {got}")
     columns = tuple(value[0]) if value else ()
+    first = value[0].keys() if value else None
+    odd = next((i for i, record in enumerate(value) if record.keys() != first), None)
+    if odd is not None:  # pandas would fill the gaps with NaN and the model fail on them later
+        raise BadInput(f"record {odd} has the keys {sorted(value[odd])}, record 0 has {sorted(first)}: "
+                       "every record needs the same columns")
     return Rows("records", len(value), columns, len(columns), value)
 
 

@@ -15,9 +15,11 @@ from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
 from .server import HTTPServer, bind_socket
 
-__all__ = ["serve", "DevServer", "serve_in_this_process"]
+__all__ = ["serve", "DevServer", "serve_in_this_process", "STOP_SIGNALS"]
 
 log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
@@ -73,15 +75,17 @@ def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batchin
 
 
 def _on_stop_signals(http: HTTPServer, force_on_repeat: bool = True) -> None:
-    """SIGTERM/SIGINT drain; a second one stops at once when `force_on_repeat`."""
+    """SIGTERM/SIGINT drain; a second one stops at once when `force_on_repeat`. A worker is
+    forked with them blocked (workers.Supervisor): one that arrived meanwhile is handled now."""
     def handler(signum: int, frame: Any) -> None:
         if http.draining_requested and force_on_repeat:
             http.stop()
         else:
             http.drain()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class DevServer:

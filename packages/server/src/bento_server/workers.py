@@ -18,6 +18,7 @@ from bento.exceptions import BentoError
 
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
+from .serve import STOP_SIGNALS, serve_in_this_process
 
 __all__ = ["Supervisor"]
 
@@ -43,7 +44,7 @@ class Supervisor:
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
         old_wakeup = signal.set_wakeup_fd(wake_w)
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             signal.signal(sig, self._on_stop)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         gc.freeze()  # the loaded model stays in shared pages instead of being touched by every gc pass
@@ -85,8 +86,14 @@ class Supervisor:
                 pass
 
     def _spawn(self, wake_r: int, wake_w: int) -> None:
+        # A stop signal that reaches a new worker before it has installed its own handlers would
+        # run the supervisor's inherited one and be lost, and the worker would only stop at the
+        # SIGKILL after the grace period: the worker starts with them blocked and unblocks them
+        # once it can drain (serve._on_stop_signals).
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             self.workers[pid] = time.monotonic()
             return
         code = 1
@@ -95,8 +102,6 @@ class Supervisor:
             os.close(wake_r)
             os.close(wake_w)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            from .serve import serve_in_this_process
-
             serve_in_this_process(self.service, self.sock, self.server, self.batching)
             code = 0
         except BaseException:

@@ -34,9 +34,14 @@ def test_wrong_number_of_results_is_a_clear_error(toy):
 def test_user_exception_is_500_without_its_message(toy):
     from bento.types import InferenceTask
 
-    results = toy.get_inference_api("explode").infer([InferenceTask(data="boom"), InferenceTask(data="x")])
+    explode = toy.get_inference_api("explode")
+    results = explode.infer([InferenceTask(data="boom"), InferenceTask(data="x")])
     assert all(r.http_status == 500 for r in results)
     assert "secret detail" not in results[0].err_msg and "RuntimeError" in results[0].err_msg
+    # which of the two caused it is unknown: marked so the server's batcher re-runs them apart
+    assert all(r.whole_batch for r in results)
+    (alone,) = explode.infer([InferenceTask(data="boom")])
+    assert alone.http_status == 500 and not alone.whole_batch
 
 
 def test_pre_discarded_tasks_never_reach_the_function(toy):

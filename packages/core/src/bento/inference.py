@@ -126,11 +126,12 @@ class InferenceAPI:
         except APIError as e:
             log.error("API '%s' broke its contract: %s", self.name, e)
             live = [t for t in tasks if not t.is_discarded]
-            results = [InferenceError(f"API '{self.name}': {e}", 500)] * len(live)
+            results = [InferenceError(f"API '{self.name}': {e}", 500, whole_batch=len(live) > 1)] * len(live)
         except Exception as e:  # user code: the message stays in the log, not in the response
             log.exception("API '%s' raised %s on a batch of %d", self.name, type(e).__name__, len(tasks))
             live = [t for t in tasks if not t.is_discarded]
-            results = [InferenceError(f"API '{self.name}' failed: {type(e).__name__}", 500)] * len(live)
+            results = [InferenceError(f"API '{self.name}' failed: {type(e).__name__}", 500,
+                                      whole_batch=len(live) > 1)] * len(live)
         done = {}
         for task, result in zip(live, results):
             if isinstance(result, InferenceError):

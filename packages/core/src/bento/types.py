@@ -20,11 +20,15 @@ class InferenceResult:
 
 @attrs.frozen
 class InferenceError:
-    """The failed outcome for one task: it fails only its own response."""
+    """The failed outcome for one task: it fails only its own response.
+
+    `whole_batch`: the function failed for a call over several tasks, so any one of them may be
+    the cause; a caller that can re-run them in smaller groups (the server's batcher) does."""
 
     err_msg: str = ""
     http_status: int = 500
     http_headers: Mapping[str, str] = attrs.field(factory=dict)
+    whole_batch: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.define(eq=False)

@@ -246,10 +246,9 @@ class Dispatcher:
     def _infer(self, tasks: Sequence[Any]) -> list:
         """api.infer, bisecting a batch that failed as a whole so only the bad items fail."""
         results = self.api.infer(tasks)
-        shared = _shared_failure(results)
-        if shared is None:
+        redo = [i for i, r in enumerate(results) if isinstance(r, InferenceError) and r.whole_batch]
+        if not redo:
             return results
-        redo = [i for i, r in enumerate(results) if r is shared]
         for i in redo:
             tasks[i].error = None
         middle = len(redo) // 2
@@ -276,14 +275,3 @@ class Dispatcher:
             self._cv.notify()
         self._thread.join(timeout)
 
-
-def _shared_failure(results: Sequence[Any]) -> Optional[InferenceError]:
-    """The one error object InferenceAPI gives every task when the function raised for the
-    whole batch (two or more tasks share it), or None."""
-    seen: set = set()
-    for r in results:
-        if isinstance(r, InferenceError) and r.http_status == 500:
-            if id(r) in seen:
-                return r
-            seen.add(id(r))
-    return None

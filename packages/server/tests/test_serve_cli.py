@@ -114,13 +114,17 @@ def test_sigterm_under_load_drops_no_accepted_request(serve_process, quirks_bund
     assert problems == [], (problems, p.output()[-3000:])
 
 
-def _replace_a_worker(p) -> None:
-    """Kill one of two workers; return once the supervisor has forked its replacement."""
+def _two_workers(p) -> set:
     deadline = time.monotonic() + 10
     while len(children(p.proc.pid)) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    victim = sorted(children(p.proc.pid))[0]
+    return children(p.proc.pid)
+
+
+def _replace_a_worker(p) -> None:
+    """Kill one of two workers; return once the supervisor has forked its replacement."""
+    victim = sorted(_two_workers(p))[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while True:
@@ -156,3 +160,21 @@ def test_sigterm_while_a_new_worker_starts_is_not_lost(serve_process, iris_bundl
     p.proc.send_signal(signal.SIGTERM)
     assert p.proc.wait(30) == 0
     assert time.monotonic() - started < 10, p.output()[-2000:]
+
+
+def _thread_cpus(pid: int) -> set:
+    """The CPU sets of every thread of a process."""
+    return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
+def test_each_worker_runs_on_one_cpu_of_its_own_unless_turned_off(serve_process, iris_bundle, post_json):
+    p = serve_process([iris_bundle, "--workers", "2"]).wait_ready()
+    assert post_json(p.url + "/predict", ROWS).json() == [0]  # the request and runner threads exist
+    pins = [_thread_cpus(pid) for pid in _two_workers(p)]
+    assert all(len(cpus) == 1 and len(next(iter(cpus))) == 1 for cpus in pins), pins
+    assert pins[0] != pins[1]
+    assert p.stop() == 0
+    free = serve_process([iris_bundle, "--workers", "2", "--no-cpu-affinity"]).wait_ready()
+    assert all(_thread_cpus(pid) == {frozenset(os.sched_getaffinity(0))} for pid in _two_workers(free))
+    assert free.stop() == 0

@@ -39,6 +39,8 @@ class ServerConfig:
     # An overload 503 is sent this long after the request arrived (0: at once), so clients that
     # ignore Retry-After cannot spin on refusals; at most half the threads hold refusals.
     refusal_delay: float = attrs.field(default=0.5, validator=_at_least(0))
+    # Each worker runs on one CPU (affinity.py says why); off for models with their own threads.
+    cpu_affinity: bool = True
 
 
 @attrs.frozen(kw_only=True)

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from typing import Any, Callable, Optional
 
+from .affinity import pin_to_one_cpu
 from .app import BentoApp, ServingState, Switch, loading_app
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
@@ -26,8 +27,11 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     """Serve the service `load()` returns until SIGTERM/SIGINT has drained it. A loading error
     is raised here (the CLI prints it on one line)."""
     sock = bind_socket(server.host, server.port, server.backlog)
+    # before any thread starts; servers sharing a machine land on different CPUs
+    cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
     print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
-          f"({server.workers} worker{'s' if server.workers > 1 else ''})", file=sys.stderr, flush=True)
+          f"({server.workers} worker{'s' if server.workers > 1 else ''}"
+          f"{'' if cpu is None else f', on CPU {cpu}'})", file=sys.stderr, flush=True)
     if server.workers > 1:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
     state = ServingState()

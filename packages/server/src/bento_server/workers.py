@@ -16,6 +16,7 @@ from typing import Any
 
 from bento.exceptions import BentoError
 
+from .affinity import pin_to_one_cpu
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
 from .serve import STOP_SIGNALS, serve_in_this_process
@@ -34,9 +35,10 @@ class Supervisor:
         self.sock = sock
         self.server = server
         self.batching = batching
-        self.workers: dict[int, float] = {}  # pid -> start time
+        self.workers: dict[int, int] = {}  # pid -> slot (0..workers-1), which picks its CPU
         self._stopping = False
         self._deaths: deque = deque(maxlen=_CRASH_LIMIT)
+        self._first_slot = os.getpid()  # servers sharing a machine start their workers on different CPUs
 
     def run(self) -> None:
         """Keep `workers` processes alive until a stop signal, then drain them; raise if they keep dying."""
@@ -49,8 +51,8 @@ class Supervisor:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         gc.freeze()  # the loaded model stays in shared pages instead of being touched by every gc pass
         try:
-            for _ in range(self.server.workers):
-                self._spawn(wake_r, wake_w)
+            for slot in range(self.server.workers):
+                self._spawn(slot, wake_r, wake_w)
             self._supervise(wake_r, wake_w)
         finally:
             signal.set_wakeup_fd(old_wakeup)
@@ -65,11 +67,11 @@ class Supervisor:
         kill_at = None
         while True:
             for pid, code in self._reap():
-                self._forget(pid)
+                slot = self._forget(pid)
                 if not self._stopping:
                     log.warning("worker %d exited (%s); starting a new one", pid, code)
                     self._note_death(pid, code)
-                    self._spawn(wake_r, wake_w)
+                    self._spawn(slot, wake_r, wake_w)
             if self._stopping:
                 if kill_at is None:
                     self.sock.close()
@@ -85,7 +87,7 @@ class Supervisor:
             except (BlockingIOError, InterruptedError):
                 pass
 
-    def _spawn(self, wake_r: int, wake_w: int) -> None:
+    def _spawn(self, slot: int, wake_r: int, wake_w: int) -> None:
         # A stop signal that reaches a new worker before it has installed its own handlers would
         # run the supervisor's inherited one and be lost, and the worker would only stop at the
         # SIGKILL after the grace period: the worker starts with them blocked and unblocks them
@@ -94,7 +96,7 @@ class Supervisor:
         pid = os.fork()
         if pid:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-            self.workers[pid] = time.monotonic()
+            self.workers[pid] = slot
             return
         code = 1
         try:
@@ -102,6 +104,10 @@ class Supervisor:
             os.close(wake_r)
             os.close(wake_w)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            if self.server.cpu_affinity:
+                cpu = pin_to_one_cpu(self._first_slot + slot)
+                if cpu is not None:
+                    log.info("worker %d runs on CPU %d", os.getpid(), cpu)
             serve_in_this_process(self.service, self.sock, self.server, self.batching)
             code = 0
         except BaseException:
@@ -132,12 +138,14 @@ class Supervisor:
             raise BentoError(f"workers keep dying ({_CRASH_LIMIT} in {_CRASH_WINDOW:.0f} s, last: {code}); "
                              "see the log above")
 
-    def _forget(self, pid: int) -> None:
-        self.workers.pop(pid, None)
+    def _forget(self, pid: int) -> int:
+        """Drop a dead worker; its slot is the replacement's."""
+        slot = self.workers.pop(pid)
         if os.environ.get(MULTIPROC_ENV):
             from prometheus_client import multiprocess
 
             multiprocess.mark_process_dead(pid)
+        return slot
 
     def _signal_all(self, sig: int) -> None:
         for pid in list(self.workers):

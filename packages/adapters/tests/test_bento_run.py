@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 
 import pandas as pd
@@ -86,3 +87,16 @@ def test_a_list_result_of_one_item_is_one_line(cli, tmp_path, image_bytes):
     img.write_bytes(image_bytes())
     lines, failed, errors, _ = run("shape", cli(files=[str(img), str(img)]))
     assert lines == ["[3,4,3]", "[3,4,3]"] and failed == 0
+
+
+@pytest.mark.parametrize("api_name, name, data, message", [
+    ("size", "x.json.xz", b'{"a": 1}', "cannot decompress .xz: Input format not supported by decoder"),
+    ("size", "x.jsonl.gz", b'{"a": 1}\n', "cannot decompress .gz: Not a gzipped file"),
+    ("total", "x.csv.bz2", b"a,b\n1,2\n", "cannot decompress .bz2: Invalid data stream"),
+    ("total", "x.csv.gz", gzip.compress(b"a,b\n" + b"1,2\n" * 1000)[:-40], "cannot decompress .gz: Compressed file ended"),
+])
+def test_a_file_that_does_not_decompress_stops_the_run_naming_it(cli, tmp_path, api_name, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(BadInput, match=rf"^{path}: {message}"):
+        run(api_name, cli(files=[str(path)]))

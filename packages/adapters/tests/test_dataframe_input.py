@@ -149,6 +149,18 @@ def test_declared_columns_select_order_and_name_rows(request_of):
     assert adapter.config == {"columns": ["b", "a"]}
 
 
+def test_records_missing_a_declared_column_are_refused_not_filled_with_nan(request_of, cli, tmp_path):
+    adapter = DataframeInput(orient="records", columns=["a", "b"])
+    task = adapter.from_http_request(request_of('[{"a": 1}, {"a": 2}]'))
+    assert (task.error.http_status, task.error.err_msg) == (400, "missing column(s) ['b']")
+    lines = tmp_path / "rows.jsonl"
+    lines.write_text('{"a": 1, "c": 0}\n{"a": 2, "c": 0}\n')
+    with pytest.raises(BadInput, match=rf"^{lines}: missing column\(s\) \['b'\]$"):
+        list(adapter.iter_cli_batches(cli(files=[str(lines)], batch_size=1)))
+    with pytest.raises(BadInput, match=r"^missing column\(s\) \['a', 'b'\]$"):
+        adapter.from_python((pd.DataFrame({"c": [1]}),), batch=True)
+
+
 def test_dtype_is_applied_and_a_request_that_cannot_be_cast_fails_alone(request_of):
     adapter = DataframeInput(dtype={"a": np.float32})
     assert adapter.config == {"dtype": {"a": "float32"}}

@@ -116,7 +116,7 @@ def test_string_cli_reads_text_files(cli, tmp_path):
     latin.write_bytes("é".encode("latin-1"))
     batch, = StringInput().iter_cli_batches(cli(input="raw", files=[str(path)]))
     assert [t.data for t in batch] == ["raw", "hello\nworld"]
-    with pytest.raises(BadInput, match=rf"^{latin}: not valid utf-8 text"):
+    with pytest.raises(BadInput, match=rf"^{latin}: text is not valid utf-8 \(byte 0\)$"):
         list(StringInput().iter_cli_batches(cli(files=[str(latin)])))
 
 

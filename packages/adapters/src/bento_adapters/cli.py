@@ -17,7 +17,7 @@ from bento.types import InferenceTask
 from .http_body import parse_json
 
 __all__ = ["ByteProgress", "errors_about", "all_input_files", "total_bytes", "file_format", "open_input",
-           "decompressed", "read_bytes", "read_text", "iter_json_lines", "batch_tasks"]
+           "open_decompressed", "read_bytes", "read_text", "iter_json_lines", "batch_tasks"]
 
 # Input files with these endings are decompressed while read (FileInput/ImageInput get them as is).
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
@@ -75,31 +75,45 @@ def open_input(path: str) -> IO[bytes]:
         raise BadInput(f"cannot read the file: {e.strerror}") from None
 
 
-def decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
-    """`raw` itself, or a decompressing stream over it when the path ends .gz, .bz2 or .xz."""
-    module = _COMPRESSION.get(os.path.splitext(path.lower())[1])
-    return importlib.import_module(module).open(raw) if module else raw
+@contextlib.contextmanager
+def open_decompressed(path: str) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """The file and a stream of its content, decompressed when the path ends .gz, .bz2 or .xz.
+
+    Read errors inside the block, a corrupt or not-compressed-at-all file above all, become
+    BadInput (each decompressor has its own exception, some not an OSError)."""
+    ext = os.path.splitext(path.lower())[1]
+    module = _COMPRESSION.get(ext)
+    with open_input(path) as raw:
+        try:
+            yield raw, importlib.import_module(module).open(raw) if module else raw
+        except _read_errors() as e:
+            raise BadInput(f"cannot decompress {ext}: {e}" if module else f"cannot read the file: {e}") from None
+
+
+def _read_errors() -> tuple:
+    """What reading (and decompressing) a file raises; evaluated only when an exception is matched."""
+    import lzma
+    import zlib
+
+    return OSError, EOFError, zlib.error, lzma.LZMAError
 
 
 def read_bytes(path: str) -> bytes:
-    with open_input(path) as raw:
-        try:
-            return decompressed(raw, path).read()
-        except (OSError, EOFError) as e:
-            raise BadInput(f"cannot decompress: {e}") from None
+    with open_decompressed(path) as (_, stream):
+        return stream.read()
 
 
 def read_text(path: str) -> str:
     try:
         return read_bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise BadInput(f"not valid utf-8 text (byte {e.start})") from None
+        raise BadInput(f"text is not valid utf-8 (byte {e.start})") from None
 
 
 def iter_json_lines(path: str, progress: ByteProgress) -> Iterator[tuple[Any, int]]:
     """Each value of a JSON Lines file, streamed, with the progress through the file after it."""
-    with open_input(path) as raw:
-        for number, line in enumerate(decompressed(raw, path), 1):
+    with open_decompressed(path) as (raw, stream):
+        for number, line in enumerate(stream, 1):
             if line.strip():
                 with errors_about(f"line {number}"):
                     value = parse_json(line)

@@ -10,7 +10,7 @@ from bento.types import InferenceTask
 
 from ._lazy import pandas
 from .base import InputAdapter
-from .cli import ByteProgress, decompressed, file_format, iter_json_lines, open_input, read_text
+from .cli import ByteProgress, file_format, iter_json_lines, open_decompressed, read_text
 from .form_data import Part, single_part
 from .frames import (ORIENTS, Rows, Shape, build_frame, check_csv_header, rows_from_csv, rows_from_frame,
                      rows_from_json, rows_from_python)
@@ -165,14 +165,14 @@ class DataframeInput(InputAdapter):
     def _stream_csv(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
         """Chunks of `cli.batch_size` rows; memory stays bounded however large the file."""
         pd = pandas()
-        with open_input(path) as raw:
+        with open_decompressed(path) as (raw, stream):
             try:
-                for chunk in pd.read_csv(decompressed(raw, path), chunksize=cli.batch_size):
+                for chunk in pd.read_csv(stream, chunksize=cli.batch_size):
                     check_csv_header(chunk.columns)
                     yield self._check_declared(rows_from_frame(chunk)), progress.at(raw)
             except pd.errors.EmptyDataError:
                 raise BadInput("empty CSV: expected a header row, then rows") from None
-            except (ValueError, OSError, EOFError) as e:
+            except ValueError as e:
                 raise BadInput(_csv_error(e)) from None
         progress.finish(path)
 
@@ -232,5 +232,5 @@ def _csv_error(error: Exception) -> str:
         expected, line, saw = found.groups()
         return f"CSV row {line} has {saw} fields, header has {expected}"
     if isinstance(error, UnicodeDecodeError):
-        return f"not valid utf-8 text (byte {error.start})"
+        return f"text is not valid utf-8 (byte {error.start})"
     return f"malformed CSV: {str(error).strip()}"

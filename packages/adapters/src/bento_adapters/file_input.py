@@ -126,8 +126,10 @@ class MultiFileInput(InputAdapter):
 
     def iter_cli_items(self, cli: CliInput) -> Iterator[tuple[tuple, int]]:
         lists = [list(cli.input_files.get(n, ())) for n in self.input_names]
-        if cli.input is not None or cli.files or not all(lists):
-            raise BadInput(f"{self.type_name()} takes {self._cli_usage()} (one flag per input name)")
+        missing = " ".join(f"--input-file-{n}" for n, paths in zip(self.input_names, lists) if not paths)
+        if cli.input is not None or cli.files or missing:
+            problem = f"{missing} missing: " if missing and any(lists) else ""
+            raise BadInput(f"{problem}{self.type_name()} takes {self._cli_usage()} (one flag per input name)")
         if len({len(paths) for paths in lists}) != 1:
             counts = ", ".join(f"--input-file-{n} has {len(p)}" for n, p in zip(self.input_names, lists))
             raise BadInput(f"each input name needs the same number of files: {counts}")

@@ -83,8 +83,8 @@ def decode_image(data: bytes, accepted: Sequence[str], pilmode: str) -> Any:
         width, height = img.size
         limit = image.MAX_IMAGE_PIXELS
         if limit and width * height > limit:
-            raise BadInput(f"image of {width}x{height} pixels is over the limit of {limit} pixels "
-                           "(decompression-bomb guard)")
+            raise BadInput(f"image rejected as a decompression bomb: {width}x{height} pixels is over the limit "
+                           f"of {limit} pixels (PIL.Image.MAX_IMAGE_PIXELS)")
         try:
             img.load()
             return numpy().array(img.convert(pilmode))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -31,12 +31,33 @@ def _named_files(args: list) -> dict:
     return files
 
 
+class _Progress:
+    """click's progress bar on stderr, drawn from the first finished batch on: an input refused
+    before any batch ran leaves its error as the one line on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self._bar = click.progressbar(length=total, label="bento run", file=sys.stderr, show_eta=True,
+                                      show_percent=True)
+        self._drawn = False
+
+    def update(self, n: int) -> None:
+        self._drawn = True
+        self._bar.update(n)
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._drawn:
+            self._bar.render_finish()
+
+
 def _progress(total: Optional[int]):
     if total is None or is_quiet():
         import contextlib
 
         return contextlib.nullcontext(None)
-    return click.progressbar(length=total, label="bento run", file=sys.stderr, show_eta=True, show_percent=True)
+    return _Progress(total)
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

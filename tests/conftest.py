@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Iterator
 
 import pytest
 
@@ -21,3 +22,26 @@ def iris_bundle(bento_home) -> str:
                          env={**os.environ, "BENTO_HOME": str(bento_home)})
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def zoo_bundle(tmp_path_factory) -> str:
+    """adapter_service.AdapterZoo (one API per input adapter) saved once as a bundle directory."""
+    from adapter_service import AdapterZoo
+
+    return AdapterZoo().save_to_dir(str(tmp_path_factory.mktemp("zoo") / "AdapterZoo"))
+
+
+@pytest.fixture(scope="session")
+def zoo_url(zoo_bundle, tmp_path_factory) -> Iterator[str]:
+    """The AdapterZoo bundle, loaded, on a dev server on a free 127.0.0.1 port with its own BENTO_HOME."""
+    import bento
+    from bento import config
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BENTO_HOME", str(tmp_path_factory.mktemp("zoo_home")))
+        config.reset_config()
+        service = bento.load(zoo_bundle)
+        handle = service.start_dev_server(port=0)
+    yield handle.url
+    service.stop_dev_server()

@@ -1,13 +1,12 @@
-"""Request, image and file builders shared by the adapter tests."""
+"""Request, image and file builders shared by the adapter tests (bytes from bento_adapters.testing)."""
 from __future__ import annotations
 
-import io
-import struct
-import zlib
 from typing import Optional
 
 import pytest
 from bento.adapters import CliInput, HTTPRequest
+
+from bento_adapters import testing as builders
 
 
 def _request(body: bytes | str = b"", content_type: Optional[str] = "application/json", **headers: str) -> HTTPRequest:
@@ -21,35 +20,7 @@ def _request(body: bytes | str = b"", content_type: Optional[str] = "application
 
 def _multipart(*fields: tuple) -> HTTPRequest:
     """Fields are (name, filename or None, content type or None, bytes)."""
-    boundary = "XbOuNdArYx"
-    out = io.BytesIO()
-    for name, filename, ctype, data in fields:
-        out.write(f"--{boundary}\r\n".encode())
-        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
-        out.write(f"Content-Disposition: {disp}\r\n".encode())
-        if ctype:
-            out.write(f"Content-Type: {ctype}\r\n".encode())
-        out.write(b"\r\n" + data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return _request(out.getvalue(), f"multipart/form-data; boundary={boundary}")
-
-
-def _image(fmt: str = "PNG", size: tuple = (4, 3), mode: str = "RGB", color: tuple = (255, 0, 0)) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new(mode, size, color if mode == "RGB" else color[0]).save(buf, format=fmt)
-    return buf.getvalue()
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height pixels: what a decompression bomb looks like
-    before it is decoded (the pixel data is never reached)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return _request(*builders.multipart_body(*fields))
 
 
 @pytest.fixture
@@ -64,12 +35,12 @@ def multipart():
 
 @pytest.fixture
 def image_bytes():
-    return _image
+    return builders.image_bytes
 
 
 @pytest.fixture
 def png_header_only():
-    return _png_header_only
+    return builders.png_header_only
 
 
 @pytest.fixture

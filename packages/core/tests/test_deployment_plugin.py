@@ -1,15 +1,12 @@
 """A third-party deployment platform, pip-installed into a venv: it appears in `bento deployment`
 and `bento plugins` without any change to core."""
-import importlib.util
 import json
 import os
-import site
 import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from bento.testing import plugin_venv
 
 # A complete third-party platform: pyproject + one module.
 THIRD_PARTY = {
@@ -50,17 +47,7 @@ def venv(tmp_path_factory):
     pkg.mkdir()
     for name, text in THIRD_PARTY.items():
         (pkg / name).write_text(textwrap.dedent(text))
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(base / "v")], check=True)
-    py = str(base / "v" / "bin" / "python")
-    # --system-site-packages reaches the base interpreter only: also see this environment (a tox venv)
-    venv_site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    Path(venv_site, "_outer_env.pth").write_text(
-        "import site; " + "; ".join(f"site.addsitedir({d!r})" for d in site.getsitepackages()) + "\n")
-    isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []  # faster, when it can
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", *isolation, str(pkg)], check=True,
-                   capture_output=True)
-    return py
+    return plugin_venv(base / "v", pkg)
 
 
 def _bento(py, *args, home):

@@ -1,10 +1,10 @@
 """Plugins: entry points, a third-party artifact plugin pip-installed into a venv, broken plugins."""
 import os
 import subprocess
-import sys
 import textwrap
 
 import pytest
+from bento.testing import plugin_venv
 
 SVCMODS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "svcmods")
 
@@ -50,20 +50,14 @@ def _write_pkg(root, files):
     root.mkdir()
     for name, text in files.items():
         (root / name).write_text(textwrap.dedent(text))
-    return str(root)
+    return root
 
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory):
     """A venv over this interpreter's packages, with the two plugin packages pip-installed."""
     base = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(base / "v")], check=True)
-    py = str(base / "v" / "bin" / "python")
-    for name, files in (("upper", THIRD_PARTY), ("broken", BROKEN)):
-        src = _write_pkg(base / name, files)
-        subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", src], check=True,
-                       capture_output=True)
-    return py
+    return plugin_venv(base / "v", _write_pkg(base / "upper", THIRD_PARTY), _write_pkg(base / "broken", BROKEN))
 
 
 def _run(py, args, home, **env):

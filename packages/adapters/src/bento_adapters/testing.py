@@ -1,0 +1,91 @@
+"""Request bodies for adapter tests (multipart forms, images, a PNG decompression bomb) and the
+example adapter plugin of docs/adapters.md, so adapter, server and end-to-end tests build the
+same bytes and install the same plugin."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["multipart_body", "image_bytes", "png_header_only", "UPPER_PLUGIN", "write_upper_plugin"]
+
+_BOUNDARY = "XbOuNdArYx"
+
+
+def multipart_body(*fields: tuple[str, Optional[str], Optional[str], bytes]) -> tuple[bytes, str]:
+    """A multipart/form-data body and its Content-Type; fields are (name, filename or None,
+    content type or None, bytes)."""
+    out = io.BytesIO()
+    for name, filename, ctype, data in fields:
+        out.write(f"--{_BOUNDARY}\r\n".encode())
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out.write(f"Content-Disposition: {disp}\r\n".encode())
+        if ctype:
+            out.write(f"Content-Type: {ctype}\r\n".encode())
+        out.write(b"\r\n" + data + b"\r\n")
+    out.write(f"--{_BOUNDARY}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={_BOUNDARY}"
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (4, 3), mode: str = "RGB",
+                color: tuple = (255, 0, 0)) -> bytes:
+    """A small one-colour image encoded by Pillow in `fmt`."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new(mode, size, color if mode == "RGB" else color[0]).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels: what a decompression bomb looks like
+    before it is decoded (the pixel data is never reached)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+# The third-party adapter plugin of docs/adapters.md ("Writing an adapter plugin"), file by file.
+UPPER_PLUGIN = {
+    "pyproject.toml": '''\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "bento-upper"
+version = "0.3.0"
+dependencies = ["bento-adapters"]
+
+[project.entry-points.bento]
+upper = "bento_upper"
+''',
+    "bento_upper.py": '''\
+from bento import hookimpl
+from bento_adapters.json_input import JsonInput
+
+
+class UpperInput(JsonInput):
+    """JSON values as upper-cased strings, over HTTP, on `bento run` and in direct calls."""
+
+    def extract_user_func_args(self, tasks):
+        return ([str(t.data).upper() for t in tasks],)
+
+
+@hookimpl
+def register_input_adapters(register):
+    register(UpperInput)
+''',
+}
+
+
+def write_upper_plugin(directory: Path) -> Path:
+    """The example plugin's project written into `directory` (created), ready to pip-install."""
+    directory.mkdir(parents=True)
+    for name, text in UPPER_PLUGIN.items():
+        (directory / name).write_text(text)
+    return directory

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
+
+from bento.deployment.process import http_status
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "docs" / "quickstart"
@@ -17,6 +20,19 @@ def bento(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProce
     if check and out.returncode != 0:
         raise AssertionError(f"bento {' '.join(args)} exited {out.returncode}: {out.stderr}")
     return out
+
+
+def wait_ready(url: str, timeout: float, process: Optional[subprocess.Popen] = None) -> float:
+    """The monotonic time at which `url`/readyz first answered 200; fails after `timeout` seconds,
+    or as soon as `process` (the server, when the test started it) has exited."""
+    deadline = time.monotonic() + timeout
+    while http_status(url + "/readyz") != 200:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"{url}: the server exited {process.returncode}: {process.communicate(timeout=5)[0]}")
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{url} not ready within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic()
 
 
 def with_files(args: Sequence[str], files: Mapping[str, bytes], directory: Path) -> list[str]:

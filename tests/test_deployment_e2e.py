@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from bento_e2e import ROOT, bento
+from bento.deployment.process import free_port
+from bento_e2e import ROOT, bento, wait_ready
 
 pytest.importorskip("bento_server", reason="serving needs bento-server")
 
@@ -25,19 +25,6 @@ def _post(url, rows):
     req = urllib.request.Request(url, data=json.dumps(rows).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
-
-
-def _ready(url, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
-                if resp.status == 200:
-                    return time.monotonic()
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"{url} not ready within {timeout} s")
 
 
 @pytest.fixture
@@ -58,7 +45,7 @@ def test_local_deployment_predicts_and_comes_back_after_kill_9(iris_bundle, depl
 
     killed = time.monotonic()
     os.kill(rec["details"]["server_pid"], signal.SIGKILL)
-    back = _ready(url, RESTART_BOUND)
+    back = wait_ready(url, RESTART_BOUND)
     print(f"\nkill -9 -> ready again in {back - killed:.2f} s")
     assert _post(url + "/predict", IRIS_ROWS[:1]) == [0]
     now = json.loads(bento("deployment", "get", "iris", "-o", "json").stdout)
@@ -113,9 +100,7 @@ def test_image_steps_in_a_fresh_venv_serve_predictions(iris_bundle, tmp_path):
     assert 'exec bento serve /bundle --host 0.0.0.0 "$@"' in entry
     script = tmp_path / "entrypoint.sh"
     script.write_text(entry.replace("/bundle", iris_bundle).replace("0.0.0.0", "127.0.0.1"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, **image_env, "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "BENTO_HOME": str(tmp_path / "home"),
            "BENTO_SERVER_PORT": str(port), "BENTO_SERVER_WORKERS": "2"}
     env.pop("PYTHONPATH", None)
@@ -123,7 +108,7 @@ def test_image_steps_in_a_fresh_venv_serve_predictions(iris_bundle, tmp_path):
     server = subprocess.Popen(["sh", str(script)], env=env, cwd=iris_bundle, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        _ready(f"http://127.0.0.1:{port}", 60)
+        wait_ready(f"http://127.0.0.1:{port}", 60)
         assert _post(f"http://127.0.0.1:{port}/predict", IRIS_ROWS) == [0, 2]
     finally:
         server.send_signal(signal.SIGTERM)

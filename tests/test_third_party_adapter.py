@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from bento.deployment.process import HOST, free_port, http_status
+from bento.deployment.process import HOST, free_port
 from bento.testing import plugin_venv
+from bento_e2e import wait_ready
 
 from bento_adapters.testing import write_upper_plugin
 
@@ -52,10 +52,7 @@ def test_bento_serve_answers_through_the_plugin_adapter(venv_with_shout: str):
     server = subprocess.Popen([venv_with_shout, "-m", "bento.cli", "serve", "Shout:latest", "--host", HOST,
                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while http_status(url + "/readyz") != 200:
-            assert server.poll() is None and time.monotonic() < deadline, server.communicate(timeout=5)[0]
-            time.sleep(0.05)
+        wait_ready(url, 60, server)
         r = requests.post(url + "/shout", data=json.dumps("hi"), headers={"Content-Type": "application/json"},
                           timeout=30)
         assert (r.status_code, r.json()) == (200, "HI!")

@@ -47,7 +47,7 @@ def bento_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def postgres():
-    yield from _service(pg_service, lambda: pg_service.PostgresServer(port=_free_base(55432, 1)))
+    yield from _service(pg_service, lambda: pg_service.PostgresServer(port=_free_base(25432, 1)))
 
 
 @pytest.fixture(scope="session")

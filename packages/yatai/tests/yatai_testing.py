@@ -32,15 +32,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _can_bind(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:`port` now. A connect test is not enough: an
+    outgoing connection that holds the port as its local end refuses connects yet blocks bind."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _free_base(start: int, span: int) -> int:
     """The first of `span` consecutive free ports at or after `start` (a fixed default keeps
-    Swift's cached rings reusable)."""
+    Swift's cached rings reusable). Keep `start` below the kernel's ephemeral range (32768 on
+    Linux), where outgoing connections take their local ports."""
     for base in range(start, start + 2000, 10):
-        ok = True
-        for port in range(base, base + span):
-            with socket.socket() as s:
-                ok = ok and s.connect_ex(("127.0.0.1", port)) != 0
-        if ok:
+        if all(_can_bind(port) for port in range(base, base + span)):
             return base
     raise RuntimeError(f"no {span} free ports from {start}")
 
@@ -59,12 +68,23 @@ def _use_plugins() -> None:
 # ---------------------------------------------------------------- backing services
 
 
-def _service(module: Any, make: Any) -> Any:
-    """Start a backing service for the session, or skip when its binaries are not installed."""
+def _service(module: Any, make: Any, attempts: int = 3) -> Any:
+    """Start a backing service for the session, or skip when its binaries are not installed.
+
+    A start that fails (a port taken between the check and the bind) is retried on the port
+    `make` picks next; the last failure is raised with the service's own log."""
     reason = module.missing_reason()
     if reason:
         pytest.skip(reason)
-    service = make().start()
+    for attempt in range(1, attempts + 1):
+        service = make()
+        try:
+            service.start()
+            break
+        except Exception:
+            service.destroy()
+            if attempt == attempts:
+                raise
     yield service
     service.destroy()
 

@@ -3,7 +3,7 @@
 initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user through
 runuser, on a data directory that user owns. Usable as a module (PostgresServer) or a script:
 
-    python pg_service.py start --dir /tmp/bento-pg --port 55432   # prints the URL to use
+    python pg_service.py start --dir /tmp/bento-pg --port 25432   # prints the URL to use
     python pg_service.py stop --dir /tmp/bento-pg
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def missing_reason() -> Optional[str]:
 class PostgresServer:
     """One cluster in `base_dir` listening on 127.0.0.1:`port`, trust auth, fsync off (tests only)."""
 
-    def __init__(self, base_dir: Optional[str] = None, port: int = 55432) -> None:
+    def __init__(self, base_dir: Optional[str] = None, port: int = 25432) -> None:
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="bento-pg-")
         self.data_dir = os.path.join(self.base_dir, "data")
         self.port = port
@@ -65,8 +65,12 @@ class PostgresServer:
         self.init()
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base_dir} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run("pg_ctl", "-D", self.data_dir, "-w", "-t", "30", "-l", os.path.join(self.base_dir, "log"),
-                  "-o", opts, "start")
+        log = os.path.join(self.base_dir, "log")
+        started = self._run("pg_ctl", "-D", self.data_dir, "-w", "-t", "30", "-l", log, "-o", opts, "start",
+                            check=False)
+        if started.returncode:
+            tail = open(log).read()[-2000:] if os.path.exists(log) else ""
+            raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {started.stdout.strip()}\n{tail}")
         return self
 
     def stop(self, mode: str = "fast") -> None:
@@ -100,7 +104,7 @@ def main(argv: Optional[list] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", required=True, help="Base directory (created; owned by postgres).")
-    parser.add_argument("--port", type=int, default=55432)
+    parser.add_argument("--port", type=int, default=25432)
     args = parser.parse_args(argv)
     reason = missing_reason()
     if reason:

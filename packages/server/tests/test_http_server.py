@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
 from bento_server import server as http
 from bento_server.config import ServerConfig
+from bento_server.resources import ARRIVED_KEY
 
 
 def _hello(environ, start_response):
@@ -20,9 +22,9 @@ def make_server():
     """HTTPServers on real loopback sockets whose main loop the test drives itself."""
     made: list = []
 
-    def make(**settings) -> tuple:
+    def make(app=_hello, **settings) -> tuple:
         sock = http.bind_socket("127.0.0.1", 0, backlog=128)
-        server = http.HTTPServer(_hello, sock, ServerConfig(threads=2, connection_limit=100, **settings))
+        server = http.HTTPServer(app, sock, ServerConfig(threads=2, connection_limit=100, **settings))
         made.append((server, []))
         return made[-1]
 
@@ -100,3 +102,26 @@ def test_workers_sharing_the_socket_take_one_connection_per_wake_up(make_server)
     server.server.handle_accept()
     assert _connections(server) == 1
 
+
+def test_a_request_arrives_when_the_kernel_received_it_not_when_the_server_read_it(make_server):
+    """Deadlines count from arrival: time a request waited unread in its socket is counted."""
+    seen: dict = {}
+
+    def app(environ, start_response):
+        seen.update(arrived=environ[ARRIVED_KEY], handled=time.time())
+        return _hello(environ, start_response)
+
+    server, clients = make_server(app)
+    _connect(server, clients, 1)
+    server.server.handle_accept()
+    sent = time.time()
+    clients[0].sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)  # the main loop is not running: the request waits in the socket
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    clients[0].settimeout(10)
+    assert _response(clients[0]).startswith(b"HTTP/1.1 200 OK")
+    server.stop()
+    runner.join(10)
+    assert seen["handled"] - sent >= 0.3
+    assert sent - 0.05 <= seen["arrived"] <= sent + 0.05

@@ -1,7 +1,7 @@
 """waitress, fitted to the contract: JSON errors from waitress itself (413 before a body is
-buffered, 400 for malformed HTTP), the arrival time of each request for deadlines, a bound on
-clients that trickle a request forever, bursts of new connections accepted at once, and a
-graceful drain driven from the main loop."""
+buffered, 400 for malformed HTTP), the arrival time of each request for deadlines (the kernel's,
+see arrival.py), a bound on clients that trickle a request forever, bursts of new connections
+accepted at once, and a graceful drain driven from the main loop."""
 from __future__ import annotations
 
 import logging
@@ -10,12 +10,14 @@ import time
 from typing import Any, Callable, Optional
 
 from waitress import wasyncore
+from waitress.wasyncore import _DISCONNECTED
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 
+from . import arrival
 from .config import ServerConfig
 from .errors import error_body, request_id
 from .resources import ARRIVED_KEY
@@ -36,11 +38,11 @@ _ACCEPT_BURST = 32
 
 
 class _Parser(HTTPRequestParser):
-    """Remembers when the first byte of the request arrived."""
+    """Remembers when the first byte of the request arrived (wall clock)."""
 
-    def __init__(self, adj: Adjustments) -> None:
+    def __init__(self, adj: Adjustments, started: Optional[float] = None) -> None:
         super().__init__(adj)
-        self.started = time.time()
+        self.started = started or time.time()
 
 
 class _Task(WSGITask):
@@ -70,9 +72,30 @@ class _ErrorTask(ErrorTask):
 
 
 class _Channel(HTTPChannel):
-    parser_class = _Parser
     task_class = _Task
     error_task_class = _ErrorTask
+
+    def __init__(self, server: Any, sock: socket.socket, addr: Any, adj: Adjustments, map: Any = None) -> None:
+        super().__init__(server, sock, addr, adj, map)
+        self.stamped = arrival.enable(sock)
+        self.received_at: Optional[float] = None  # the kernel's time for the last bytes read
+
+    def parser_class(self, adj: Adjustments) -> _Parser:
+        """waitress makes each request's parser with self.parser_class(adj)."""
+        return _Parser(adj, self.received_at)
+
+    def recv(self, buffer_size: int) -> bytes:
+        if not self.stamped:
+            return super().recv(buffer_size)
+        try:
+            data, self.received_at = arrival.recv(self.socket, buffer_size)
+        except OSError as e:
+            if e.args[0] not in _DISCONNECTED:
+                raise
+            data = b""
+        if not data:  # the peer closed (or reset) the connection
+            self.handle_close()
+        return data
 
 
 class _Server(TcpWSGIServer):

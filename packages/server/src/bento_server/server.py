@@ -145,6 +145,7 @@ def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
         from bento.exceptions import BentoError
 
         raise BentoError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    arrival.enable(sock)  # inherited by accepted sockets: stamps what arrives before accept too
     sock.listen(backlog)
     return sock
 

@@ -11,3 +11,8 @@ python "$BENTO_BENCH_DIR/make_bundles.py" "$HARNESS" "$PEERBENCH/bundles"
 cd "$HARNESS"
 python3 peers.py suite "$BENTO_BENCH_DIR/suite.json" "$@"
 python3 peers.py suite "$BENTO_BENCH_DIR/overload.json" --conc 256 "$@"
+# wrk mixes refusals into its latency figures (see accepted_latency.py): the accepted requests alone
+for model in svc rf; do
+  echo "## iris_$model, 256 connections, --mb-max-latency 50: latency by status"
+  python "$BENTO_BENCH_DIR/accepted_latency.py" --cmd "bento serve $PEERBENCH/bundles/iris_$model --port {port} --mb-max-latency 50"
+done

@@ -1,4 +1,4 @@
-"""The waitress server as bento fits it: how it takes new connections."""
+"""The waitress server as bento fits it: how it takes new connections, and when a request arrived."""
 from __future__ import annotations
 
 import socket

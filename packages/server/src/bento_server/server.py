@@ -10,12 +10,12 @@ import time
 from typing import Any, Callable, Optional
 
 from waitress import wasyncore
-from waitress.wasyncore import _DISCONNECTED
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.wasyncore import _DISCONNECTED
 
 from . import arrival
 from .config import ServerConfig

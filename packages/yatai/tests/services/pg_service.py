@@ -69,7 +69,10 @@ class PostgresServer:
         started = self._run("pg_ctl", "-D", self.data_dir, "-w", "-t", "30", "-l", log, "-o", opts, "start",
                             check=False)
         if started.returncode:
-            tail = open(log).read()[-2000:] if os.path.exists(log) else ""
+            tail = ""
+            if os.path.exists(log):
+                with open(log) as f:
+                    tail = f.read()[-2000:]
             raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {started.stdout.strip()}\n{tail}")
         return self
 

@@ -80,8 +80,7 @@ def test_third_party_artifact_packs_saves_and_loads(venv, tmp_path):
             def greet(self, name):
                 return self.artifacts.greeting + " " + name
         """))
-    register = ("import toy_adapters; from bento import plugins; pm = plugins.get_plugin_manager(); "
-                "pm.register(toy_adapters); plugins.set_plugin_manager(pm); ")
+    register = "import toy_adapters; from bento import plugins; plugins.default_manager().register(toy_adapters); "
     save = register + ("import sys; sys.path.insert(0, %r); from upsvc import UpSvc; s = UpSvc(); "
                        "s.pack('greeting', 'hello'); print(s.save())" % str(tmp_path))
     out = _run(venv, ["-W", "ignore", "-c", save], tmp_path / "home")

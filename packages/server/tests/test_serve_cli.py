@@ -47,8 +47,7 @@ def test_a_bundle_that_cannot_be_found_is_one_line_and_exit_1(serve_process, tmp
 
 def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     """Precedence of SPEC §8, through the real `bento` CLI and the core config loader."""
-    from bento.cli.base import make_cli
-    from bento.config import reset_config
+    from bento.cli import make_cli
     from bento.plugins import get_plugin_manager
 
     import bento_server.serve as serve_module
@@ -61,7 +60,6 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     seen = {}
     monkeypatch.setattr(serve_module, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
     result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch"])
-    reset_config(None)
     assert result.exit_code == 0, result.output
     server, batching = seen["server"], seen["batching"]
     assert (server.port, server.threads, server.timeout, server.host) == (7000, 7, 9.0, "127.0.0.1")

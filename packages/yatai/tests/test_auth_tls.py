@@ -56,10 +56,7 @@ def test_writes_need_a_write_token(secured, make_bundle):
 
 
 def test_token_comes_from_config(secured, make_bundle, monkeypatch):
-    from bento import config
-
     monkeypatch.setenv("BENTO_YATAI_TOKEN", "writer-secret")
-    config.reset_config()
     with get_yatai_client(secured.address) as yc:
         assert yc.repository.push(make_bundle("Iris")).name == "Iris"
 
@@ -94,8 +91,6 @@ def cert(tmp_path):
 
 
 def test_tls(local_backend, cert, make_bundle, monkeypatch):
-    from bento import config
-
     server = start_server(local_backend, tls_cert=cert[0], tls_key=cert[1])
     try:
         assert server.address.startswith("grpcs://127.0.0.1:")
@@ -106,7 +101,6 @@ def test_tls(local_backend, cert, make_bundle, monkeypatch):
             with pytest.raises(Unavailable):
                 plaintext.repository.list()
         monkeypatch.setenv("BENTO_YATAI_TLS_CA_CERT", cert[0])
-        config.reset_config()
         with get_yatai_client(server.address) as yc:
             tag = yc.repository.push(make_bundle("Iris")).tag
             assert yc.repository.get(tag).tag == tag

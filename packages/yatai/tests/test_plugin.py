@@ -34,11 +34,11 @@ def test_real_commands_replace_the_placeholders():
 
 
 def test_yatai_config_section(monkeypatch):
-    from bento import config
+    from bento.config import load_config
+    from bento.plugins import default_manager
 
     monkeypatch.setenv("BENTO_YATAI_URL", "grpcs://registry.example:443")
-    config.reset_config()
-    assert config.get_config().get("yatai.url") == "grpcs://registry.example:443"
+    assert load_config(default_manager()).get("yatai.url") == "grpcs://registry.example:443"
 
 
 class MemoryStore:
@@ -56,6 +56,7 @@ def test_a_plugin_can_add_a_storage_backend(tmp_path):
     from bento_yatai.storage import get_storage
     from bento_yatai.storage.local import LocalStorage
 
-    plugins.default_plugin_manager().register(MemoryPlugin())
-    assert isinstance(get_storage("mem://x", {}), MemoryStore)
-    assert isinstance(get_storage(str(tmp_path), {}), LocalStorage)
+    pm = plugins.get_plugin_manager()
+    pm.register(MemoryPlugin())
+    assert isinstance(get_storage("mem://x", {}, pm), MemoryStore)
+    assert isinstance(get_storage(str(tmp_path), {}, pm), LocalStorage)

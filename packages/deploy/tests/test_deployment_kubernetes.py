@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bento.deployment.kubernetes_manifests import KubeSettings, render, resource_name
+from bento_deploy.kubernetes_manifests import KubeSettings, render, resource_name
 from bento.exceptions import InvalidArgument
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Optional
 
-from ..exceptions import InvalidArgument
+from bento.exceptions import InvalidArgument
 
 __all__ = ["HOST", "free_port", "check_port_free", "http_status", "process_alive", "wait_gone", "send_signal",
            "kill_group"]

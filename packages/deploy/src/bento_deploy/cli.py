@@ -5,11 +5,12 @@ import re
 from typing import Any, Optional
 
 import click
+from bento.cli.options import CliContext, echo_err, pass_cli, registry_options
+from bento.cli.output import output_option, render
+from bento.exceptions import BentoError, InvalidArgument
+from bento.labels import parse_selector
 
-from ..exceptions import BentoError, InvalidArgument
-from .base import echo_err
-from .commands import registry_options
-from .output import output_option, render
+from .manager import Deployments
 
 __all__ = ["deployment_group"]
 
@@ -39,10 +40,8 @@ def parse_options(items: tuple) -> dict:
     return options
 
 
-def _store(yatai_url: Optional[str], yatai_token: Optional[str]) -> Any:
-    from ..deployment import get_deployment_store
-
-    return get_deployment_store(yatai_url, yatai_token)
+def _deployments(cli: CliContext, yatai_url: Optional[str], yatai_token: Optional[str]) -> Deployments:
+    return Deployments.open(cli.plugins, cli.config, yatai_url, yatai_token)
 
 
 def _show(record: Any, output: str) -> None:
@@ -84,13 +83,12 @@ def deployment_group() -> None:
 @_change_options
 @output_option("table", "json", "yaml", default="yaml")
 @registry_options
-def create_cmd(name: str, bento: str, platform: str, labels: Optional[str], options: tuple, timeout: float,
+@pass_cli
+def create_cmd(cli: CliContext, name: str, bento: str, platform: str, labels: Optional[str], options: tuple, timeout: float,
                output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Deploy BENTO as NAME and wait (up to --timeout) until it runs."""
-    from ..deployment import create_deployment
-
-    record = create_deployment(name, bento, platform, parse_labels(labels), parse_options(options), timeout,
-                               store=_store(yatai_url, yatai_token))
+    record = _deployments(cli, yatai_url, yatai_token).create(name, bento, platform, parse_labels(labels),
+                                                              parse_options(options), timeout)
     _report(record, output)
 
 
@@ -100,13 +98,12 @@ def create_cmd(name: str, bento: str, platform: str, labels: Optional[str], opti
 @_change_options
 @output_option("table", "json", "yaml", default="yaml")
 @registry_options
-def update_cmd(name: str, bento: Optional[str], labels: Optional[str], options: tuple, timeout: float,
+@pass_cli
+def update_cmd(cli: CliContext, name: str, bento: Optional[str], labels: Optional[str], options: tuple, timeout: float,
                output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Redeploy NAME: new bundle, labels (replaced) or options (merged; KEY= removes one)."""
-    from ..deployment import update_deployment
-
-    record = update_deployment(name, bento, parse_labels(labels), parse_options(options), timeout,
-                               store=_store(yatai_url, yatai_token))
+    record = _deployments(cli, yatai_url, yatai_token).update(name, bento, parse_labels(labels),
+                                                              parse_options(options), timeout)
     _report(record, output)
 
 
@@ -114,11 +111,10 @@ def update_cmd(name: str, bento: Optional[str], labels: Optional[str], options: 
 @click.argument("name")
 @output_option("table", "json", "yaml", default="yaml")
 @registry_options
-def get_cmd(name: str, output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+@pass_cli
+def get_cmd(cli: CliContext, name: str, output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Show NAME with the state its platform reports now."""
-    from ..deployment import get_deployment
-
-    _show(get_deployment(name, store=_store(yatai_url, yatai_token)), output)
+    _show(_deployments(cli, yatai_url, yatai_token).get(name), output)
 
 
 @deployment_group.command("list")
@@ -126,23 +122,20 @@ def get_cmd(name: str, output: str, yatai_url: Optional[str], yatai_token: Optio
 @click.option("--platform", default=None, metavar="PLATFORM", help="Only deployments on this platform.")
 @output_option("table", "json", "yaml")
 @registry_options
-def list_cmd(labels: Optional[str], platform: Optional[str], output: str, yatai_url: Optional[str],
+@pass_cli
+def list_cmd(cli: CliContext, labels: Optional[str], platform: Optional[str], output: str, yatai_url: Optional[str],
              yatai_token: Optional[str]) -> None:
     """List deployments with their current state."""
-    from ..deployment import list_deployments
-    from ..labels import parse_selector
-
     selector = parse_selector(labels) if labels else []
-    records = list_deployments(selector, platform, store=_store(yatai_url, yatai_token))
+    records = _deployments(cli, yatai_url, yatai_token).list(selector, platform)
     render([r.to_dict() for r in records], output, COLUMNS)
 
 
 @deployment_group.command("delete")
 @click.argument("name")
 @registry_options
-def delete_cmd(name: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+@pass_cli
+def delete_cmd(cli: CliContext, name: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Stop NAME on its platform and remove its record (no confirmation)."""
-    from ..deployment import delete_deployment
-
-    delete_deployment(name, store=_store(yatai_url, yatai_token))
+    _deployments(cli, yatai_url, yatai_token).delete(name)
     echo_err(f"deleted deployment {name}")

@@ -6,7 +6,6 @@ runs and asks the server's /readyz.
 """
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import signal
 import socket
@@ -14,8 +13,9 @@ import subprocess
 import sys
 from typing import Optional
 
-from ..exceptions import AlreadyExists, BentoError, PluginError
-from .base import Deployer, Deployment, DeploymentStatus, int_option
+from bento.deployer import Deployer, Deployment, DeploymentStatus, int_option
+from bento.exceptions import AlreadyExists, BentoError
+
 from .files import read_json
 from .process import (HOST, check_port_free, free_port, http_status, kill_group, process_alive, send_signal,
                       wait_gone)
@@ -24,13 +24,6 @@ from .supervisor import PID_FILE, SERVER_LOG, STATE_FILE, STOP_GRACE, SUPERVISOR
 __all__ = ["LocalDeployer"]
 
 LAUNCH_TIMEOUT = 30.0
-
-
-def _require_server() -> None:
-    """The server is a plugin: name it when it is missing, before anything starts."""
-    if importlib.util.find_spec("bento_server") is None:
-        raise PluginError("the local platform runs `bento serve`, which bento-server provides: "
-                          "pip install bento-server")
 
 
 class LocalDeployer(Deployer):
@@ -59,7 +52,6 @@ class LocalDeployer(Deployer):
         """The supervisor's further options, once they are valid and the server can run."""
         if check_port:
             check_port_free(port)
-        _require_server()
         args = []
         for option in ("workers", "startup_timeout"):
             value = int_option(deployment.options, option)
@@ -74,7 +66,7 @@ class LocalDeployer(Deployer):
                                 f"stop it with `kill {pid}` or `bento deployment delete {deployment.name}`")
         shutil.rmtree(rdir, ignore_errors=True)
         rdir.mkdir(parents=True)
-        cmd = [sys.executable, "-m", "bento.deployment.supervisor", "--dir", str(rdir), "--bundle", bundle_dir,
+        cmd = [sys.executable, "-m", "bento_deploy.supervisor", "--dir", str(rdir), "--bundle", bundle_dir,
                "--port", str(port), *args]
         with open(rdir / SUPERVISOR_LOG, "ab") as log:
             launcher = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -3,7 +3,7 @@
 when the bundle cannot be served. It writes what happens to a state file, which is how the CLI,
 from any later process, reports the deployment.
 
-Run as `python -m bento.deployment.supervisor --dir RUN_DIR --bundle DIR --port N`; it forks
+Run as `python -m bento_deploy.supervisor --dir RUN_DIR --bundle DIR --port N`; it forks
 into its own session and the first process exits once the supervisor's pid file is written.
 """
 from __future__ import annotations
@@ -166,7 +166,7 @@ class Supervisor:
 
 
 def main(argv: Optional[list] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bento.deployment.supervisor")
+    parser = argparse.ArgumentParser(prog="python -m bento_deploy.supervisor")
     parser.add_argument("--dir", required=True, type=Path, help="the deployment's run directory")
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--port", required=True, type=int)

@@ -10,9 +10,10 @@ from typing import Mapping, Optional
 import attrs
 import yaml
 
-from ..bundle.templates import check_image_reference
-from ..exceptions import InvalidArgument
-from .base import int_option, str_option
+from bento.bundle.templates import check_image_reference
+from bento.deployer import int_option, str_option
+from bento.exceptions import InvalidArgument
+
 
 __all__ = ["KubeSettings", "resource_name", "render", "SERVICE_TYPES"]
 

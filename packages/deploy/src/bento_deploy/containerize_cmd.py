@@ -6,9 +6,10 @@ import subprocess
 from typing import Optional
 
 import click
+from bento.cli.options import CliContext, echo_err, pass_cli
+from bento.exceptions import BentoError
 
-from ..exceptions import BentoError
-from .base import echo_err
+from .container import build_command, check_bundle, default_image, find_engine
 
 __all__ = ["containerize_cmd"]
 
@@ -17,17 +18,15 @@ __all__ = ["containerize_cmd"]
 @click.argument("bento")
 @click.option("-t", "--tag", default=None, metavar="TAG", help="Image tag [default: <name lowercased>:<version>].")
 @click.option("--dry-run", is_flag=True, help="Only check the bundle and print the build command.")
-def containerize_cmd(bento: str, tag: Optional[str], dry_run: bool) -> None:
+@pass_cli
+def containerize_cmd(cli: CliContext, bento: str, tag: Optional[str], dry_run: bool) -> None:
     """Build a container image of BENTO with docker or podman.
 
     The bundle is verified first (MANIFEST.sha256, Dockerfile). Without a reachable engine
     (`docker info` fails), nothing is built: stderr says why, stdout is the exact build command
     to run where one is, and the exit code is 0. After a build, stdout is the image tag.
     """
-    from ..bundle.reader import resolve
-    from ..deployment.container import build_command, check_bundle, default_image, find_engine
-
-    bundle_dir = resolve(bento)
+    bundle_dir = cli.resolve(bento)
     meta = check_bundle(bundle_dir)
     tag = tag or default_image(meta)
     engine, why_not = (None, "--dry-run") if dry_run else find_engine()

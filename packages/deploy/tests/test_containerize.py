@@ -50,7 +50,7 @@ def test_with_an_engine_it_builds_and_prints_the_tag(run, toy, tmp_path, monkeyp
 
 
 def test_a_real_docker_client_without_a_daemon(run, bundle):
-    from bento.deployment.container import find_engine
+    from bento_deploy.container import find_engine
 
     if shutil.which("docker") is None or find_engine()[0] is not None:
         pytest.skip("needs the docker client and no reachable engine (here it would build)")

@@ -1,21 +1,24 @@
-"""What a deployment is and what a deployment platform implements (`register_deployers`).
+"""The deployer contract: what a deployment is, what a deployment platform implements
+(`register_deployers`) and what a store of deployment records offers (`deployment_store`).
 
-The host owns the records: it checks names, labels and options, keeps each record in the
-deployment store and calls a `Deployer` to make the platform match. A deployer only acts on its
-platform and reports what it sees there, so a third-party platform is one small class.
+The host (bento-deploy) owns the records: it checks names, labels and options, keeps each record
+in the deployment store and calls a `Deployer` to make the platform match. A deployer only acts
+on its platform and reports what it sees there, so a third-party platform is one small class.
 """
 from __future__ import annotations
 
 import abc
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Mapping, Optional, Protocol, Sequence
 
 import attrs
 
-from ..exceptions import InvalidArgument
+from .config import bento_home
+from .exceptions import InvalidArgument
+from .labels import Requirement
 
-__all__ = ["STATES", "DeploymentStatus", "Deployment", "Deployer", "validate_deployment_name",
+__all__ = ["STATES", "DeploymentStatus", "Deployment", "Deployer", "DeploymentStore", "validate_deployment_name",
            "int_option", "bool_option", "str_option"]
 
 STATES = ("pending", "running", "error", "stopped")
@@ -115,9 +118,28 @@ class Deployer(abc.ABC):
     def workdir(self, name: str) -> Path:
         """This machine's directory for the platform's own files about deployment `name` (pid
         files, logs, rendered manifests): $BENTO_HOME/deployments/<name>/, not created here."""
-        from ..config import bento_home
-
         return bento_home() / "deployments" / validate_deployment_name(name)
+
+
+class DeploymentStore(Protocol):
+    """Deployment records by name. A registry implements these five calls over its database;
+    `add` must be atomic so two clients creating the same name cannot both succeed."""
+
+    def add(self, deployment: Deployment) -> None:
+        """Insert a new record; AlreadyExists when the name is taken."""
+
+    def replace(self, deployment: Deployment) -> None:
+        """Overwrite the record of that name; NotFound when it was deleted meanwhile (a status
+        refresh must not bring a deleted deployment back)."""
+
+    def get(self, name: str) -> Deployment:
+        """The record; NotFound when there is none."""
+
+    def list(self, selector: Sequence[Requirement] = (), platform: Optional[str] = None) -> list:
+        """Records whose labels match every requirement (and of `platform` if given), by name."""
+
+    def delete(self, name: str) -> None:
+        """Remove the record; NotFound when there is none."""
 
 
 def str_option(options: Mapping[str, str], key: str, default: Optional[str] = None) -> Optional[str]:

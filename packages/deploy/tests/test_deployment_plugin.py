@@ -19,7 +19,7 @@ THIRD_PARTY = {
         """,
     "bento_echo_deployer.py": """\
         import bento
-        from bento.deployment import Deployer, DeploymentStatus
+        from bento.deployer import Deployer, DeploymentStatus
 
         class EchoDeployer(Deployer):
             OPTIONS = {"greeting": "what the endpoint says"}

@@ -6,9 +6,11 @@ import shutil
 import subprocess
 from typing import Optional
 
-from ..bundle.metadata import BundleMetadata
-from ..bundle.templates import check_image_reference
-from ..exceptions import BundleError
+from bento.bundle.manifest import verify_manifest
+from bento.bundle.metadata import BundleMetadata
+from bento.bundle.reader import read_metadata
+from bento.bundle.templates import check_image_reference
+from bento.exceptions import BundleError
 
 __all__ = ["ENGINES", "default_image", "check_bundle", "build_command", "find_engine"]
 
@@ -23,9 +25,6 @@ def default_image(meta: BundleMetadata) -> str:
 
 def check_bundle(bundle_dir: str) -> BundleMetadata:
     """The bundle's metadata, once its files match MANIFEST.sha256 and the build files are there."""
-    from ..bundle.manifest import verify_manifest
-    from ..bundle.reader import read_metadata
-
     verify_manifest(bundle_dir)
     missing = [f for f in BUILD_FILES if not os.path.isfile(os.path.join(bundle_dir, f))]
     if missing:

@@ -10,12 +10,10 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("bento_server", reason="the local platform runs `bento serve` from bento-server")
-pytest.importorskip("bento_adapters", reason="the served test bundle uses bento-adapters' JsonInput")
+from bento_deploy.process import process_alive, wait_gone
 
-from bento.bundle.manifest import write_manifest  # noqa: E402
-from bento.cli import make_cli  # noqa: E402
-from bento.deployment.process import process_alive, wait_gone  # noqa: E402
+from bento.bundle.manifest import write_manifest
+from bento.cli import make_cli
 
 SERVICE = '''
 from bento import BentoService, api, artifacts
@@ -34,12 +32,9 @@ class LookupService(BentoService):
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     """A LookupService bundle, and a copy whose artifact no longer loads (manifest still valid)."""
-    from bento import plugins
-
     root = tmp_path_factory.mktemp("lookup")
     (root / "lookup_service.py").write_text(SERVICE)
     sys.path.insert(0, str(root))
-    plugins.set_plugin_manager(plugins.get_plugin_manager())
     try:
         from lookup_service import LookupService
 
@@ -49,7 +44,6 @@ def bundle(tmp_path_factory):
         broken = svc.save_to_dir(str(root / "broken"))
     finally:
         sys.path.remove(str(root))
-        plugins.set_plugin_manager(None)
     (root / "broken" / "LookupService" / "artifacts" / "table.json").write_text("{truncated")
     write_manifest(broken)
     return {"good": good, "broken": broken}

@@ -8,8 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Optional
 
-from ..exceptions import BentoError, InvalidArgument
-from .base import Deployer, Deployment, DeploymentStatus, bool_option, str_option
+from bento.bundle.reader import read_metadata
+from bento.deployer import Deployer, Deployment, DeploymentStatus, bool_option, str_option
+from bento.exceptions import BentoError, InvalidArgument
+
 from .container import default_image
 from .kubernetes_manifests import KubeSettings, render, resource_name
 
@@ -41,8 +43,6 @@ class KubernetesDeployer(Deployer):
     }
 
     def create(self, deployment: Deployment, bundle_dir: str) -> DeploymentStatus:
-        from ..bundle.reader import read_metadata
-
         options = deployment.options
         output_dir, apply = str_option(options, "output_dir"), bool_option(options, "apply")
         if not output_dir and not apply:

@@ -2,16 +2,17 @@
 the store hook, and every kind of bad input."""
 import json
 import socket
-import sys
 import threading
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from bento_deploy import Deployments, LocalDeploymentStore
+
 from bento import hookimpl, plugins
 from bento.cli import make_cli
-from bento.deployment import Deployer, Deployment, DeploymentStatus, LocalDeploymentStore, manager
+from bento.deployer import Deployer, Deployment, DeploymentStatus
 from bento.exceptions import AlreadyExists, NotFound
 from bento.labels import parse_selector
 
@@ -57,26 +58,13 @@ class FakePlatformPlugin:
 
 @pytest.fixture(autouse=True)
 def fake_platform(bento_home):
+    """The fake platform as a plugin of the process' manager, for this test only."""
     FakeDeployer.gets.clear()
     FakeDeployer.deleted.clear()
-    pm = plugins.default_plugin_manager()
+    pm = plugins.default_manager()
     pm.register(FakePlatformPlugin(), name="fake_platform")
-    plugins.set_plugin_manager(pm)  # rebuilds the registry with the fake platform
-
-
-@pytest.fixture
-def run():
-    cli = make_cli()
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def bundle(toy, tmp_path):
-    return toy.save_to_dir(str(tmp_path / "bundle"))
+    yield
+    pm.unregister(name="fake_platform")
 
 
 def _one_line_error(result, code, *texts):
@@ -105,7 +93,7 @@ def test_record_round_trips_and_ignores_unknown_keys():
 
 
 def test_local_store_is_atomic_and_never_resurrects(bento_home):
-    store = LocalDeploymentStore.from_config()
+    store = LocalDeploymentStore.default()
     store.add(_record("a", labels={"team": "ml"}))
     store.add(_record("b", platform="local", labels={"team": "cv"}))
     with pytest.raises(AlreadyExists, match="deployment 'a' already exists"):
@@ -124,7 +112,7 @@ def test_local_store_is_atomic_and_never_resurrects(bento_home):
 
 
 def test_concurrent_creates_of_one_name_have_one_winner():
-    store = LocalDeploymentStore.from_config()
+    store = LocalDeploymentStore.default()
     outcomes = []
     start = threading.Barrier(8)
 
@@ -195,21 +183,27 @@ def test_a_refused_create_leaves_no_record(run, bundle):
 
 
 def test_a_refresh_does_not_bring_back_a_deleted_record(bundle):
-    store = LocalDeploymentStore.from_config()
-    manager.create_deployment("d1", bundle, "fake", wait=0, store=store)
+    store = LocalDeploymentStore.default()
+    Deployments(plugins.default_manager().registry, store, resolve=str).create("d1", bundle, "fake", wait=0)
 
     class DeletedMeanwhile(FakeDeployer):
         def get(self, deployment):
             store.delete(deployment.name)  # another client deletes while this one asks the platform
             return super().get(deployment)
 
-    plugins.get_registry()._deployers["fake"] = (DeletedMeanwhile, None)
-    assert manager.get_deployment("d1", store=store).state == "running"
+    class DeletedMeanwhilePlugin:
+        @hookimpl
+        def register_deployers(self, register):
+            register("fake", DeletedMeanwhile)
+
+    pm = plugins.get_plugin_manager(load_entrypoints=False)
+    pm.register(DeletedMeanwhilePlugin())
+    assert Deployments(pm.registry, store, resolve=str).get("d1").state == "running"
     assert store.list() == []
 
 
 def test_a_platform_whose_plugin_is_gone_shows_the_stored_state(run, bento_home):
-    LocalDeploymentStore.from_config().add(_record("ghost", platform="gone", state="running"))
+    LocalDeploymentStore.default().add(_record("ghost", platform="gone", state="running"))
     rec = json.loads(run("deployment", "get", "ghost", "-o", "json").stdout)
     assert rec["state"] == "running" and "cannot check: unknown deployment platform 'gone'" in rec["error"]
     assert json.loads((bento_home / "deployments" / "ghost.json").read_text())["error"] is None
@@ -217,20 +211,22 @@ def test_a_platform_whose_plugin_is_gone_shows_the_stored_state(run, bento_home)
 
 def test_builtin_platforms_are_listed_as_plugins(run):
     rows = {r["name"]: r for r in json.loads(run("plugins", "-o", "json").stdout)}
-    assert {"deployer:local", "deployer:kubernetes"} <= set(rows["bento.deployment.plugin"]["provides"])
-    assert "deployment_store" in rows["bento.deployment.plugin"]["hooks"]
+    assert rows["deploy"]["distribution"] == "bento-deploy"
+    assert {"deployer:local", "deployer:kubernetes"} <= set(rows["deploy"]["provides"])
+    assert {"deployment_store", "register_commands", "register_deployers"} <= set(rows["deploy"]["hooks"])
 
 
 # ------------------------------------------------------------------ where records live
 
 
 def test_a_store_plugin_answers_for_a_registry_url(bundle, tmp_path):
-    import toy_adapters
+    import bento_adapters.plugin
+    import bento_deploy.plugin
 
     pm = plugins.get_plugin_manager(load_entrypoints=False)  # no bento-yatai: only the test's store plugin
-    for plugin, name in ((toy_adapters, "toy_adapters"), (FakePlatformPlugin(), "fake_platform")):
+    for plugin, name in ((bento_adapters.plugin, "adapters"), (bento_deploy.plugin, "deploy"),
+                         (FakePlatformPlugin(), "fake_platform")):
         pm.register(plugin, name=name)
-    plugins.set_plugin_manager(pm)
     cli = make_cli(pm)
     run = lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)  # noqa: E731
     FakePlatformPlugin.stores["grpc://registry:50051"] = MemoryStore(tmp_path / "registry")
@@ -297,8 +293,3 @@ def test_port_already_in_use(run, bundle):
                             "--option", f"port={port}"), 2, f"port {port} on 127.0.0.1 is already in use")
     assert json.loads(run("deployment", "list", "-o", "json").stdout) == []
 
-
-def test_local_platform_without_the_server_names_the_pip_package(run, bundle, monkeypatch):
-    monkeypatch.setitem(sys.modules, "bento_server", None)  # as if bento-server were not installed
-    _one_line_error(run("deployment", "create", "d1", "--bento", bundle, "--platform", "local"), 1,
-                    "the local platform runs `bento serve`, which bento-server provides: pip install bento-server")

@@ -5,37 +5,19 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Optional, Sequence
 
-from ..exceptions import AlreadyExists, MissingPlugin, NotFound
-from ..labels import Requirement, matches
-from .base import Deployment, validate_deployment_name
+from bento.config import Config, bento_home
+from bento.deployer import Deployment, DeploymentStore, validate_deployment_name
+from bento.exceptions import AlreadyExists, MissingPlugin, NotFound
+from bento.labels import Requirement, matches
+from bento.plugins import PluginManager
+
 from .files import locked, read_json, write_json
 
-__all__ = ["DeploymentStore", "LocalDeploymentStore", "get_deployment_store"]
+__all__ = ["LocalDeploymentStore", "get_deployment_store"]
 
 log = logging.getLogger(__name__)
-
-
-class DeploymentStore(Protocol):
-    """Deployment records by name. A registry implements these five calls over its database;
-    `add` must be atomic so two clients creating the same name cannot both succeed."""
-
-    def add(self, deployment: Deployment) -> None:
-        """Insert a new record; AlreadyExists when the name is taken."""
-
-    def replace(self, deployment: Deployment) -> None:
-        """Overwrite the record of that name; NotFound when it was deleted meanwhile (a status
-        refresh must not bring a deleted deployment back)."""
-
-    def get(self, name: str) -> Deployment:
-        """The record; NotFound when there is none."""
-
-    def list(self, selector: Sequence[Requirement] = (), platform: Optional[str] = None) -> list:
-        """Records whose labels match every requirement (and of `platform` if given), by name."""
-
-    def delete(self, name: str) -> None:
-        """Remove the record; NotFound when there is none."""
 
 
 class LocalDeploymentStore:
@@ -46,9 +28,8 @@ class LocalDeploymentStore:
         self.root = Path(root)
 
     @classmethod
-    def from_config(cls, config: Any = None) -> "LocalDeploymentStore":
-        from ..config import bento_home
-
+    def default(cls) -> "LocalDeploymentStore":
+        """The records under $BENTO_HOME."""
         return cls(bento_home() / "deployments")
 
     def __repr__(self) -> str:
@@ -107,12 +88,10 @@ class LocalDeploymentStore:
                 raise NotFound(f"no deployment named '{name}'") from None
 
 
-def get_deployment_store(url: Optional[str] = None, token: Optional[str] = None) -> DeploymentStore:
+def get_deployment_store(pm: PluginManager, config: Config, url: Optional[str] = None,
+                         token: Optional[str] = None) -> DeploymentStore:
     """The store for `url` (a registry, through a plugin), else the configured one."""
-    from ..config import get_config
-    from ..plugins import default_plugin_manager
-
-    store = default_plugin_manager().hook.deployment_store(config=get_config(), url=url, token=token)
+    store = pm.hook.deployment_store(config=config, url=url, token=token)
     if store is None:
         raise MissingPlugin("deployment store for URL", str(url), "bento-yatai")
     return store

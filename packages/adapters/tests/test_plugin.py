@@ -22,7 +22,7 @@ def test_entry_point_loads_the_plugin_module():
     assert ep.dist.name == "bento-adapters" and ep.dist.version == bento_adapters.__version__
 
 
-def test_registry_has_every_adapter_from_this_distribution():
+def test_hook_register_input_adapters_and_register_output_adapters_fill_the_registry():
     pm = get_plugin_manager()
     registry = pm.registry
     assert set(ALL_INPUTS) <= set(registry.names(Kind.INPUT_ADAPTER))

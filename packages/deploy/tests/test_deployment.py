@@ -219,7 +219,7 @@ def test_builtin_platforms_are_listed_as_plugins(run):
 # ------------------------------------------------------------------ where records live
 
 
-def test_a_store_plugin_answers_for_a_registry_url(bundle, tmp_path):
+def test_hook_deployment_store_of_a_plugin_answers_for_a_registry_url(bundle, tmp_path):
     import bento_adapters.plugin
     import bento_deploy.plugin
 

@@ -55,7 +55,7 @@ def _bento(py, *args, home):
     return subprocess.run([py, "-m", "bento.cli", *args], capture_output=True, text=True, env=env)
 
 
-def test_third_party_platform_is_deployable(venv, toy, tmp_path):
+def test_hook_register_deployers_of_a_pip_installed_platform(venv, toy, tmp_path):
     bundle = toy.save_to_dir(str(tmp_path / "bundle"))
     home = tmp_path / "home"
     out = _bento(venv, "deployment", "create", "e1", "--bento", bundle, "--platform", "echo", "--labels", "team:ml",

@@ -125,7 +125,7 @@ def test_per_item_status_and_headers(quirks_url, post_json):
     assert bad.json()["request_id"] == bad.headers["X-Request-Id"]
 
 
-def test_start_dev_server_through_the_service(iris_service, post_json):
+def test_hook_start_dev_server_through_the_service(iris_service, post_json):
     """BentoService.start_dev_server() reaches this plugin through the hook."""
     handle = iris_service.start_dev_server(port=0)
     try:

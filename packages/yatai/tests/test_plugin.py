@@ -24,7 +24,7 @@ def test_import_and_cli_build_stay_cheap():
     assert out.strip() == "[]"
 
 
-def test_real_commands_replace_the_placeholders():
+def test_hook_register_commands_replaces_the_placeholders():
     from bento.cli import make_cli
 
     cli = make_cli()
@@ -51,7 +51,7 @@ class MemoryPlugin:
         return MemoryStore() if url.startswith("mem://") else None
 
 
-def test_a_plugin_can_add_a_storage_backend(tmp_path):
+def test_hook_yatai_storage_backend_of_a_plugin_added_by_bento_addhooks(tmp_path):
     from bento import plugins
     from bento_yatai.storage import get_storage
     from bento_yatai.storage.local import LocalStorage

@@ -102,7 +102,7 @@ def test_update_labels_changes_the_registry_record(yc, make_bundle):
         yc.repository.update_labels(tag, {"bad key!": "x"})
 
 
-def test_save_and_load_through_yatai(yatai, bento_home):
+def test_hook_remote_repository_saves_and_loads_through_yatai(yatai, bento_home):
     from yatai_svcs import YataiToy
 
     svc = YataiToy()

@@ -9,7 +9,7 @@ import pytest
 
 from bento_server import server as http
 from bento_server.config import ServerConfig
-from bento_server.resources import ARRIVED_KEY
+from bento_server.arrival import ARRIVED_KEY
 
 
 def _hello(environ, start_response):

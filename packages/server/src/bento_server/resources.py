@@ -13,16 +13,15 @@ from bento.adapters import HTTPRequest
 from bento.exceptions import BentoError
 from bento.types import InferenceError
 
+from .arrival import ARRIVED_KEY
 from .body import read_body, request_headers
 from .errors import HTTPFault, Overloaded, error_body
 
 __all__ = ["InferenceResource", "Health", "Ready", "StaticFile", "StaticJSON", "SwaggerUI", "SwaggerAsset", "MetricsExport",
-           "Feedback", "ARRIVED_KEY"]
+           "Feedback"]
 
 feedback_log = logging.getLogger("bento.feedback")
 
-# Set by the waitress glue: wall-clock time the request's first byte arrived (time.time()).
-ARRIVED_KEY = "bento.arrived"
 JSON = "application/json"
 
 

@@ -20,7 +20,6 @@ from waitress.wasyncore import _DISCONNECTED
 from . import arrival
 from .config import ServerConfig
 from .errors import error_body, request_id
-from .resources import ARRIVED_KEY
 
 __all__ = ["HTTPServer", "bind_socket"]
 
@@ -53,7 +52,7 @@ class _Task(WSGITask):
 
     def get_environment(self) -> dict:
         env = super().get_environment()
-        env[ARRIVED_KEY] = self.request.started
+        env[arrival.ARRIVED_KEY] = self.request.started
         return env
 
 

@@ -14,7 +14,7 @@ from .affinity import pin_to_one_cpu
 from .app import BentoApp, ServingState, Switch, loading_app
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
-from .server import HTTPServer, bind_socket
+from .transport import HTTPServer, bind_socket
 
 __all__ = ["serve", "DevServer", "serve_in_this_process", "STOP_SIGNALS"]
 

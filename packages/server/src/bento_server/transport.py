@@ -1,7 +1,8 @@
-"""waitress, fitted to the contract: JSON errors from waitress itself (413 before a body is
-buffered, 400 for malformed HTTP), the arrival time of each request for deadlines (the kernel's,
-see arrival.py), a bound on clients that trickle a request forever, bursts of new connections
-accepted at once, and a graceful drain driven from the main loop."""
+"""The transport: waitress, fitted to the contract. JSON errors from waitress itself (413 before
+a body is buffered, 400 for malformed HTTP), the arrival time of each request for deadlines (the
+kernel's, see arrival.py), a bound on clients that trickle a request forever, bursts of new
+connections accepted at once, and a graceful drain driven from the main loop. It serves any
+WSGI callable and knows nothing of Falcon."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ import socket
 import time
 from typing import Any, Callable, Optional
 
+from bento.exceptions import BentoError
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
@@ -141,8 +143,6 @@ def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        from bento.exceptions import BentoError
-
         raise BentoError(f"cannot listen on {host}:{port}: {e.strerror}") from None
     arrival.enable(sock)  # inherited by accepted sockets: stamps what arrives before accept too
     sock.listen(backlog)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bento_server import server as http
+from bento_server import transport as http
 from bento_server.config import ServerConfig
 from bento_server.arrival import ARRIVED_KEY
 

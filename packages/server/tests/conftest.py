@@ -167,7 +167,7 @@ def quirks_bundle(quirks_service, tmp_path_factory):
 def _dev_server(service, **settings) -> Iterator[str]:
     """The service on a free loopback port in this process; settings are [server]/[batching] keys."""
     from bento_server.config import BatchingConfig, ServerConfig
-    from bento_server.serve import DevServer
+    from bento_server.lifecycle import DevServer
 
     batching_keys = {"enabled", "mb_max_batch_size", "mb_max_latency", "max_queue_size"}
     server = ServerConfig(**{k: v for k, v in settings.items() if k not in batching_keys})

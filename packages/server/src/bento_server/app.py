@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import falcon
 from bento.artifacts.base import thaw
@@ -17,7 +17,7 @@ from .metrics import Metrics
 from .resources import (Feedback, Health, InferenceResource, MetricsExport, Ready, StaticFile, StaticJSON,
                         SwaggerAsset, SwaggerUI)
 
-__all__ = ["ServingState", "BentoApp", "Switch", "loading_app", "service_metadata"]
+__all__ = ["ServingState", "BentoApp", "loading_app", "service_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,3 @@ class BentoApp:
         for d in self.dispatchers:
             d.close(timeout)
 
-
-class Switch:
-    """The WSGI callable waitress serves: the loading app first, the service's app once loaded."""
-
-    def __init__(self, target: Callable) -> None:
-        self.target = target
-
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
-        return self.target(environ, start_response)

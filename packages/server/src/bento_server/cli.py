@@ -40,7 +40,7 @@ def serve_cmd(bento: str, host: Optional[str], port: Optional[int], workers: Opt
     from bento.config import load_config, reset_config
     from bento.plugins import default_plugin_manager
 
-    from .serve import serve
+    from .lifecycle import serve
 
     config = load_config(default_plugin_manager(), overrides={
         "server": {"host": host, "port": port, "workers": workers, "threads": threads, "timeout": timeout,

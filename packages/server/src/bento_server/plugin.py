@@ -27,6 +27,6 @@ def register_config_sections(register: Callable[[str, type], None]) -> None:
 
 @hookimpl
 def start_dev_server(service: Any, host: str, port: int, config: Any) -> Any:
-    from .serve import DevServer
+    from .lifecycle import DevServer
 
     return DevServer(service, host, port, config.server, config.batching)

@@ -1,8 +1,8 @@
-"""`bento serve` and the dev server: listen first, answer /healthz and /readyz (503) while the
-bundle loads, then serve it in this process or in pre-forked workers."""
+"""The lifecycle of a server: `bento serve` and the dev server. Listen first, answer /healthz and
+/readyz (503) while the bundle loads, switch to the service's app, serve it in this process or in
+pre-forked workers, and drain on SIGTERM/SIGINT."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -12,15 +12,23 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from .affinity import pin_to_one_cpu
-from .app import BentoApp, ServingState, Switch, loading_app
+from .app import BentoApp, ServingState, loading_app
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
 from .transport import HTTPServer, bind_socket
 from .workers import STOP_SIGNALS, WorkerPool
 
-__all__ = ["serve", "DevServer", "serve_in_this_process"]
+__all__ = ["serve", "DevServer", "serve_in_this_process", "Switch"]
 
-log = logging.getLogger(__name__)
+
+class Switch:
+    """The WSGI callable waitress serves: the loading app first, the service's app once loaded."""
+
+    def __init__(self, target: Callable) -> None:
+        self.target = target
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        return self.target(environ, start_response)
 
 
 def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:

@@ -1,9 +1,13 @@
 """`bento serve`: flags override config.toml and BENTO_SERVER_* / BENTO_BATCHING_* variables."""
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import click
+from bento import load
+from bento.config import load_config, reset_config
+from bento.plugins import default_plugin_manager
 
 __all__ = ["serve_cmd"]
 
@@ -34,13 +38,7 @@ def serve_cmd(bento: str, host: Optional[str], port: Optional[int], workers: Opt
               timeout: Optional[float], max_request_size: Optional[int], cpu_affinity: Optional[bool],
               trust_pickle: Optional[bool]) -> None:
     """Serve BENTO over HTTP until SIGTERM/SIGINT (which drain in-flight requests first)."""
-    import logging
-
-    from bento import load
-    from bento.config import load_config, reset_config
-    from bento.plugins import default_plugin_manager
-
-    from .lifecycle import serve
+    from .lifecycle import serve  # Falcon, waitress and the batcher load only when serving
 
     config = load_config(default_plugin_manager(), overrides={
         "server": {"host": host, "port": port, "workers": workers, "threads": threads, "timeout": timeout,

@@ -13,9 +13,9 @@ from bento.openapi import openapi_spec
 from .batching import Dispatcher
 from .config import BatchingConfig, ServerConfig
 from .errors import HTTPFault, Overloaded, error_body, request_id
+from .inference import InferenceResource
 from .metrics import Metrics
-from .resources import (Feedback, Health, InferenceResource, MetricsExport, Ready, StaticFile, StaticJSON,
-                        SwaggerAsset, SwaggerUI)
+from .operations import Feedback, Health, MetricsExport, Ready, StaticFile, StaticJSON, SwaggerAsset, SwaggerUI
 
 __all__ = ["ServingState", "BentoApp", "loading_app", "service_metadata"]
 
@@ -55,13 +55,13 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, exc: falco
     else:
         message = exc.title
     resp.data = error_body(message, req.context.get("request_id"))
-    resp.content_type = "application/json"
+    resp.content_type = falcon.MEDIA_JSON
 
 
 def _handle_fault(req: falcon.Request, resp: falcon.Response, exc: HTTPFault, params: dict) -> None:
     resp.status = exc.status
     resp.data = error_body(exc.message, req.context.get("request_id"))
-    resp.content_type = "application/json"
+    resp.content_type = falcon.MEDIA_JSON
     if exc.retry_after is not None:
         resp.set_header("Retry-After", str(exc.retry_after))
 

@@ -175,7 +175,7 @@ class HTTPServer:
     def run(self, on_drain: Optional[Callable[[], Any]] = None, keep_listener: bool = False) -> None:
         """Serve until `stop()`, or until a drain (`drain()`) has finished the work in flight.
 
-        `keep_listener` leaves the listening socket open on stop (the supervisor forks workers
+        `keep_listener` leaves the listening socket open on stop (the worker pool forks workers
         onto it after the loading phase)."""
         tick = 1.0
         try:

@@ -1,15 +1,18 @@
-"""The waitress server as bento fits it: how it takes new connections, and when a request arrived."""
+"""The waitress server as bento fits it: how it takes new connections, when a request arrived,
+and that it stands below the Falcon layer."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from bento_server import transport as http
-from bento_server.config import ServerConfig
 from bento_server.arrival import ARRIVED_KEY
+from bento_server.config import ServerConfig
 
 
 def _hello(environ, start_response):
@@ -125,3 +128,11 @@ def test_a_request_arrives_when_the_kernel_received_it_not_when_the_server_read_
     runner.join(10)
     assert seen["handled"] - sent >= 0.3
     assert sent - 0.05 <= seen["arrived"] <= sent + 0.05
+
+
+def test_the_transport_imports_no_falcon():
+    """It serves any WSGI callable: the app layer sits on top of it, never under it."""
+    code = "import sys, bento_server.transport; print('falcon' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

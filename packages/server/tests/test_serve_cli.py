@@ -50,7 +50,7 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     from bento.cli import make_cli
     from bento.plugins import get_plugin_manager
 
-    import bento_server.serve as serve_module
+    import bento_server.lifecycle as lifecycle
 
     (tmp_path / "config.toml").write_text("[server]\nport = 7000\nthreads = 3\ntimeout = 9\n"
                                           "[batching]\nmb_max_latency = 111\n")
@@ -58,7 +58,7 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("BENTO_SERVER_THREADS", "5")
     monkeypatch.setenv("BENTO_BATCHING_MB_MAX_LATENCY", "222")
     seen = {}
-    monkeypatch.setattr(serve_module, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
+    monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
     result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch"])
     assert result.exit_code == 0, result.output
     server, batching = seen["server"], seen["batching"]

@@ -1,6 +1,7 @@
 """`bento serve`: flags override config.toml and BENTO_SERVER_* / BENTO_BATCHING_* variables."""
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import click
@@ -36,9 +37,7 @@ def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[i
               timeout: Optional[float], max_request_size: Optional[int], cpu_affinity: Optional[bool],
               trust_pickle: Optional[bool]) -> None:
     """Serve BENTO over HTTP until SIGTERM/SIGINT (which drain in-flight requests first)."""
-    import logging
-
-    from .serve import serve  # Falcon and waitress: only when serving
+    from .lifecycle import serve  # Falcon, waitress and the batcher load only when serving
 
     config = cli.configure({
         "server": {"host": host, "port": port, "workers": workers, "threads": threads, "timeout": timeout,

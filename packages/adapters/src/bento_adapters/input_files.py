@@ -1,4 +1,4 @@
-"""What `bento run` hands adapters: input files read (and streamed) into batches of tasks.
+"""The input files `bento run` hands adapters: read, decompressed, streamed into batches of tasks.
 
 Progress: once `bento run` has finished a batch (asked for the next one), the adapter calls
 `cli.on_progress(n)` with the input-file bytes that batch consumed, out of `cli_progress_total`.

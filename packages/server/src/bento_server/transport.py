@@ -1,7 +1,8 @@
-"""waitress, fitted to the contract: JSON errors from waitress itself (413 before a body is
-buffered, 400 for malformed HTTP), the arrival time of each request for deadlines (the kernel's,
-see arrival.py), a bound on clients that trickle a request forever, bursts of new connections
-accepted at once, and a graceful drain driven from the main loop."""
+"""The transport: waitress, fitted to the contract. JSON errors from waitress itself (413 before
+a body is buffered, 400 for malformed HTTP), the arrival time of each request for deadlines (the
+kernel's, see arrival.py), a bound on clients that trickle a request forever, bursts of new
+connections accepted at once, and a graceful drain driven from the main loop. It serves any
+WSGI callable and knows nothing of Falcon."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ import socket
 import time
 from typing import Any, Callable, Optional
 
+from bento.exceptions import BentoError
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
@@ -20,7 +22,6 @@ from waitress.wasyncore import _DISCONNECTED
 from . import arrival
 from .config import ServerConfig
 from .errors import error_body, request_id
-from .resources import ARRIVED_KEY
 
 __all__ = ["HTTPServer", "bind_socket"]
 
@@ -53,7 +54,7 @@ class _Task(WSGITask):
 
     def get_environment(self) -> dict:
         env = super().get_environment()
-        env[ARRIVED_KEY] = self.request.started
+        env[arrival.ARRIVED_KEY] = self.request.started
         return env
 
 
@@ -142,8 +143,6 @@ def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        from bento.exceptions import BentoError
-
         raise BentoError(f"cannot listen on {host}:{port}: {e.strerror}") from None
     arrival.enable(sock)  # inherited by accepted sockets: stamps what arrives before accept too
     sock.listen(backlog)
@@ -176,7 +175,7 @@ class HTTPServer:
     def run(self, on_drain: Optional[Callable[[], Any]] = None, keep_listener: bool = False) -> None:
         """Serve until `stop()`, or until a drain (`drain()`) has finished the work in flight.
 
-        `keep_listener` leaves the listening socket open on stop (the supervisor forks workers
+        `keep_listener` leaves the listening socket open on stop (the worker pool forks workers
         onto it after the loading phase)."""
         tick = 1.0
         try:

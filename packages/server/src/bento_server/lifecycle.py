@@ -1,26 +1,34 @@
-"""`bento serve` and the dev server: listen first, answer /healthz and /readyz (503) while the
-bundle loads, then serve it in this process or in pre-forked workers."""
+"""The lifecycle of a server: `bento serve` and the dev server. Listen first, answer /healthz and
+/readyz (503) while the bundle loads, switch to the service's app, serve it in this process or in
+pre-forked workers, and drain on SIGTERM/SIGINT."""
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
 import tempfile
 import threading
+from functools import partial
 from typing import Any, Callable, Optional
 
 from .affinity import pin_to_one_cpu
-from .app import BentoApp, ServingState, Switch, loading_app
+from .app import BentoApp, ServingState, loading_app
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
-from .server import HTTPServer, bind_socket
+from .transport import HTTPServer, bind_socket
+from .workers import STOP_SIGNALS, WorkerPool
 
-__all__ = ["serve", "DevServer", "serve_in_this_process", "STOP_SIGNALS"]
+__all__ = ["serve", "DevServer", "serve_in_this_process", "Switch"]
 
-log = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+class Switch:
+    """The WSGI callable waitress serves: the loading app first, the service's app once loaded."""
+
+    def __init__(self, target: Callable) -> None:
+        self.target = target
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        return self.target(environ, start_response)
 
 
 def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
@@ -46,7 +54,7 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
                 loaded["app"] = app = BentoApp(service, server, batching, state)
                 switch.target = app.wsgi
             else:
-                http.stop()  # the supervisor forks the workers onto the same socket
+                http.stop()  # the worker pool forks the workers onto the same socket
         except BaseException as e:  # reported by the main thread
             loaded["error"] = e
             http.stop()
@@ -61,9 +69,7 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     if "error" in loaded:
         raise loaded["error"]
     if server.workers > 1 and "service" in loaded and not http.draining_requested:
-        from .workers import Supervisor
-
-        Supervisor(loaded["service"], sock, server, batching).run()
+        WorkerPool(partial(serve_in_this_process, loaded["service"], sock, server, batching), sock, server).run()
 
 
 def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig) -> None:
@@ -71,7 +77,7 @@ def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batchin
     state = ServingState()
     app = BentoApp(service, server, batching, state)
     http = HTTPServer(app.wsgi, sock, server)
-    _on_stop_signals(http, force_on_repeat=False)  # the supervisor signals after the group did
+    _on_stop_signals(http, force_on_repeat=False)  # the pool's parent signals after the group did
     try:
         http.run(on_drain=lambda: setattr(state, "draining", True))
     finally:
@@ -80,7 +86,7 @@ def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batchin
 
 def _on_stop_signals(http: HTTPServer, force_on_repeat: bool = True) -> None:
     """SIGTERM/SIGINT drain; a second one stops at once when `force_on_repeat`. A worker is
-    forked with them blocked (workers.Supervisor): one that arrived meanwhile is handled now."""
+    forked with them blocked (workers.WorkerPool): one that arrived meanwhile is handled now."""
     def handler(signum: int, frame: Any) -> None:
         if http.draining_requested and force_on_repeat:
             http.stop()

@@ -1,4 +1,4 @@
-"""The dispatcher and its latency model, without HTTP (the HTTP behaviour is in test_bad_input/test_routes)."""
+"""The adaptive batcher and its latency model, without HTTP (the HTTP behaviour is in the app tests)."""
 from __future__ import annotations
 
 import threading
@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from time import monotonic
 
 import pytest
+from bento.batching import BatchPolicy
+from bento.exceptions import Overloaded, TimedOut
 from bento.types import InferenceError, InferenceResult, InferenceTask
 
-from bento_server.batching import Dispatcher
-from bento_server.errors import Overloaded, TimedOut
+from bento_server.batching import AdaptiveBatcher
 from bento_server.latency import ArrivalRate, LatencyModel
 from bento_server.metrics import Metrics
 
@@ -33,12 +34,12 @@ class FakeAPI:
         return [InferenceResult(data=t.data) for t in tasks]
 
 
-def dispatcher(api, grouping=True, max_rows=100, latency=10.0, queue=None) -> Dispatcher:
-    return Dispatcher(api, grouping=grouping, max_batch_rows=max_rows, max_latency=latency, max_queue_rows=queue,
-                      metrics=Metrics().for_api(api.name))
+def dispatcher(api, grouping=True, max_rows=100, latency=10.0, queue=None) -> AdaptiveBatcher:
+    policy = BatchPolicy(max_batch_rows=max_rows, grouping=grouping, max_latency=latency, max_queue_rows=queue)
+    return AdaptiveBatcher(api, policy, Metrics().for_api(api.name))
 
 
-def submit(d: Dispatcher, data, rows=None, timeout=10.0):
+def submit(d: AdaptiveBatcher, data, rows=None, timeout=10.0):
     now = monotonic()
     return d.submit(InferenceTask(data=data, batch=rows), now, now + timeout)
 
@@ -158,16 +159,6 @@ def test_the_runner_survives_a_broken_batch():
     assert isinstance(result, InferenceError) and result.http_status == 500
     d.api.fail = False
     assert submit(d, 2).data == 2
-    d.close()
-
-
-def test_one_raising_item_fails_alone(quirks_service):
-    """InferenceAPI fails a whole batch when the function raises: the dispatcher bisects."""
-    api = quirks_service.get_inference_api("echo")
-    d = dispatcher(api)
-    tasks = [InferenceTask(data=x) for x in (1, 2, "boom", 4, 5)]
-    results = d._infer(tasks)
-    assert [r.data if isinstance(r, InferenceResult) else r.http_status for r in results] == [1, 2, 500, 4, 5]
     d.close()
 
 

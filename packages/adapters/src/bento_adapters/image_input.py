@@ -61,8 +61,8 @@ class MultiImageInput(MultiFileInput):
     ITEM = ImageInput
 
     def __init__(self, input_names: Sequence[str], accept_image_formats: Optional[Sequence[str]] = None,
-                 pilmode: str = "RGB") -> None:
-        super().__init__(input_names, accept_image_formats=accept_image_formats, pilmode=pilmode)
+                 pilmode: str = "RGB", allow_none: bool = False) -> None:
+        super().__init__(input_names, allow_none, accept_image_formats=accept_image_formats, pilmode=pilmode)
 
 
 def decode_image(data: bytes, accepted: Sequence[str], pilmode: str) -> Any:

@@ -47,6 +47,7 @@ class SecurityConfig:
 @attrs.frozen(kw_only=True)
 class RunConfig:
     batch_size: int = attrs.field(default=10_000, validator=_positive)
+    batcher: str = "offline"  # a name registered through `register_batchers`
 
 
 @attrs.frozen(kw_only=True)

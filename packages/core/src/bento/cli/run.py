@@ -96,6 +96,7 @@ def run_cmd(cli: CliContext, ctx: click.Context, bento: str, api_name: str, inpu
         if len(failures) <= 10:
             echo_err(f"Error: {line}")
 
-    failed = run_api(service, api_name, given, sys.stdout, output_format, progress=_progress, on_error=on_error)
+    failed, total = run_api(service, api_name, given, sys.stdout, output_format, progress=_progress,
+                            on_error=on_error, batcher=cli.config.run.batcher)
     if failed:
-        raise APIError(f"{failed} input(s) failed" + ("" if failed <= 10 else " (first 10 shown)"))
+        raise APIError(f"{failed:,} of {total:,} rows/inputs failed" + ("" if failed <= 10 else " (first 10 shown)"))

@@ -1,11 +1,9 @@
 """Paths and helpers shared by the end-to-end tests (conftest puts this folder on sys.path)."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -22,13 +20,6 @@ def bento(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProce
     if check and out.returncode != 0:
         raise AssertionError(f"bento {' '.join(args)} exited {out.returncode}: {out.stderr}")
     return out
-
-
-def post_json(url: str, body, timeout: float = 10):
-    """The parsed JSON answer of a POST of `body` as JSON."""
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return json.loads(resp.read())
 
 
 def wait_ready(url: str, timeout: float, process: Optional[subprocess.Popen] = None) -> float:

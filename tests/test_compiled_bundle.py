@@ -11,8 +11,9 @@ import urllib.request
 
 import pytest
 
+from bento_adapters.testing import post_json
 from bento_deploy.process import free_port
-from bento_e2e import ROOT, bento, post_json, wait_ready
+from bento_e2e import ROOT, bento, wait_ready
 
 pytest.importorskip("skl2onnx", reason="compiling needs bento-artifacts-sklearn[onnx]")
 
@@ -45,8 +46,8 @@ def test_served_workers_answer_without_importing_scikit_learn(compiled, tmp_path
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, 120, server)
-        answers = [post_json(url + "/modules", {}) for _ in range(8)]  # spread over both workers
-        assert post_json(url + "/predict", ROWS) == expected
+        answers = [post_json(url + "/modules", {})[1] for _ in range(8)]  # spread over both workers
+        assert post_json(url + "/predict", ROWS) == (200, expected)
         with urllib.request.urlopen(url + "/metadata", timeout=10) as resp:
             (artifact,) = json.loads(resp.read())["artifacts"]
     finally:

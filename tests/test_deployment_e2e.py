@@ -12,8 +12,9 @@ import urllib.request
 
 import pytest
 
+from bento_adapters.testing import post_json
 from bento_deploy.process import free_port
-from bento_e2e import ROOT, bento, post_json, wait_ready
+from bento_e2e import ROOT, bento, wait_ready
 
 pytest.importorskip("bento_server", reason="serving needs bento-server")
 
@@ -35,13 +36,13 @@ def test_local_deployment_predicts_and_comes_back_after_kill_9(iris_bundle, depl
                            "--labels", "stage:dev", "-o", "json").stdout)
     assert rec["state"] == "running", rec
     url = rec["endpoint"]
-    assert post_json(url + "/predict", IRIS_ROWS) == [0, 2]
+    assert post_json(url + "/predict", IRIS_ROWS) == (200, [0, 2])
 
     killed = time.monotonic()
     os.kill(rec["details"]["server_pid"], signal.SIGKILL)
     back = wait_ready(url, RESTART_BOUND)
     print(f"\nkill -9 -> ready again in {back - killed:.2f} s")
-    assert post_json(url + "/predict", IRIS_ROWS[:1]) == [0]
+    assert post_json(url + "/predict", IRIS_ROWS[:1]) == (200, [0])
     now = json.loads(bento("deployment", "get", "iris", "-o", "json").stdout)
     assert now["state"] == "running" and now["details"]["restarts"] == 1
 
@@ -103,7 +104,7 @@ def test_image_steps_in_a_fresh_venv_serve_predictions(iris_bundle, tmp_path):
                               start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{port}", 60)
-        assert post_json(f"http://127.0.0.1:{port}/predict", IRIS_ROWS) == [0, 2]
+        assert post_json(f"http://127.0.0.1:{port}/predict", IRIS_ROWS) == (200, [0, 2])
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,6 +18,7 @@ from hypothesis.extra.numpy import arrays
 
 import bento
 from bento.exceptions import BadInput, BundleError, InvalidArgument
+from bento_adapters.testing import post_json
 from bento_artifacts_onnx import DEFAULT_INTRA_OP_THREADS, OnnxModel, OnnxModelArtifact
 
 
@@ -217,29 +217,14 @@ def test_truncated_model_file_is_a_one_line_bundle_error(classifier, tmp_path):
     assert "not a model ONNX Runtime can load" in str(err.value) and "\n" not in str(err.value)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, body) -> tuple:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
 def test_served_over_http_with_the_model_in_metadata(classifier, iris, tmp_path):
     pytest.importorskip("bento_server", reason="bento-server not installed")
     svc = bento.load(_bundle(classifier, tmp_path))
-    handle = svc.start_dev_server(port=_free_port())
+    handle = svc.start_dev_server(port=0)  # any free port
     try:
         url = handle.url.rstrip("/")
-        assert _post(url + "/predict", iris[0][:2].tolist()) == (200, classifier[0].predict(iris[0][:2]).tolist())
-        status, body = _post(url + "/predict", [[1.0, 2.0, 3.0]])
+        assert post_json(url + "/predict", iris[0][:2].tolist()) == (200, classifier[0].predict(iris[0][:2]).tolist())
+        status, body = post_json(url + "/predict", [[1.0, 2.0, 3.0]])
         assert status == 400 and body["error"] == "input 'X' takes shape [n, 4], got [1, 3]"
         with urllib.request.urlopen(url + "/metadata", timeout=30) as response:
             (artifact,) = json.loads(response.read())["artifacts"]

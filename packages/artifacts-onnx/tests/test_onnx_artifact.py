@@ -36,7 +36,8 @@ def test_entry_point_registers_the_artifact_and_import_is_cheap():
     registered = []
     ep.load().register_artifacts(register=registered.append)
     assert registered == [OnnxModelArtifact]
-    assert bento.plugins.get_registry().get("artifact", "OnnxModelArtifact") is OnnxModelArtifact
+    registry = bento.plugins.default_manager().registry
+    assert registry.get(bento.plugins.Kind.ARTIFACT, "OnnxModelArtifact") is OnnxModelArtifact
     code = ("import sys, bento_artifacts_onnx.plugin; "
             "print([m for m in ('onnxruntime', 'numpy', 'onnx') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

@@ -161,13 +161,18 @@ class _Verifier:
 def verify(model: Any, compiled: OnnxModel, sample_input: Any, classifier: bool, tolerance: float, owner: str) -> dict:
     """What was compared on the sample and the largest deviation seen; CompilationError on the first
     row where the compiled model's predict (or predict_proba) does not match the original's."""
+    import numpy as np
+
     try:
-        want = model.predict(sample_input)
+        want = np.asarray(model.predict(sample_input))
         want_proba = model.predict_proba(sample_input) if classifier and hasattr(model, "predict_proba") else None
     except Exception as e:  # the user's own model on the user's own sample
         raise CompilationError(f"{owner}: the original model cannot predict sample_input: {_first_line(e)}") from None
     checker = _Verifier(owner, tolerance, len(want))
-    got = compiled.predict(sample_input)
+    try:
+        got = compiled.predict(sample_input)
+    except InvalidArgument as e:
+        raise CompilationError(f"{owner}: the compiled model cannot predict sample_input: {e}") from None
     if classifier:
         checker.labels(got, want)
     else:

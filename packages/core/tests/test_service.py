@@ -70,6 +70,18 @@ def test_pack_unknown_artifact_names_the_declared_ones(toy):
         toy.pack("modle", {})
 
 
+def test_pack_passes_keyword_options_to_the_artifact(toy, monkeypatch):
+    seen = {}
+
+    def pack(self, model, metadata=None, **options):
+        seen.update(options)
+        return self
+
+    monkeypatch.setattr(JSONArtifact, "pack", pack)
+    toy.pack("table", {"a": 1}, sample_input=[[1.0]])
+    assert seen == {"sample_input": [[1.0]]}
+
+
 def test_unpacked_artifact_access_is_clear():
     from toy_service import ToyService
 

@@ -37,6 +37,12 @@ def test_apply_by_tag_matches_a_direct_call(iris_df, direct):
     assert out["prediction"].tolist() == direct.predict(out[FEATURES]).tolist()
 
 
+def test_a_compiled_bundle_scores_as_the_original(iris_df, compiled_iris_bundle, direct):
+    out = _collect(bento_spark.apply(iris_df, compiled_iris_bundle, api="predict"))
+    assert len(out) == 150 and out["prediction_error"].isna().all()
+    assert out["prediction"].tolist() == direct.predict(out[FEATURES]).tolist()
+
+
 def test_dataframe_result_becomes_a_struct_column(iris_df, iris_bundle, direct):
     scored = bento_spark.apply(iris_df, iris_bundle, api="proba", result_col="p")
     assert scored.schema["p"].dataType.simpleString() == "struct<setosa:double,versicolor:double,virginica:double>"

@@ -71,7 +71,8 @@ def build_metadata(svc: Any, registry: TypeRegistry, labels: dict, python_versio
 
 
 def _bento_distributions(svc: Any, registry: TypeRegistry) -> dict:
-    """bento-core plus every plugin distribution that provides a type this service uses."""
+    """bento-core plus every plugin distribution that provides a type this service uses, and the
+    distributions its artifacts need to load (`pip_requirements`)."""
     used = [(Kind.ARTIFACT, type(a)) for a in svc.artifacts]
     for api in svc.inference_apis:
         used += [(Kind.INPUT_ADAPTER, type(api.input_adapter)), (Kind.OUTPUT_ADAPTER, type(api.output_adapter))]
@@ -83,6 +84,9 @@ def _bento_distributions(svc: Any, registry: TypeRegistry) -> dict:
         info = registry.provider(kind, cls)
         if info.distribution not in ("?", ""):
             dists[info.distribution] = info.version
+    for artifact in svc.artifacts:
+        for dist in artifact.pip_requirements:
+            dists.setdefault(dist, installed_version(dist))
     return dists
 
 

@@ -1,10 +1,11 @@
 """InferenceAPI: one pipeline from tasks to results, shared by direct calls, `bento run` and the server."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import re
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import attrs
 
@@ -12,7 +13,7 @@ from .adapters import BaseInputAdapter, BaseOutputAdapter
 from .exceptions import APIError, BadInput, InvalidArgument
 from .types import InferenceError, InferenceTask
 
-__all__ = ["APIConfig", "InferenceAPI"]
+__all__ = ["APIConfig", "InferenceAPI", "failures_reported_elsewhere"]
 
 log = logging.getLogger(__name__)
 
@@ -208,3 +209,15 @@ class _Failure:
             return InferenceError(f"API '{api}': {e}", 500)
         log.error("API '%s' raised %s (request %s)", api, type(e).__name__, rid, exc_info=e)
         return InferenceError(f"API '{api}' failed: {type(e).__name__}", 500, cause=str(e))
+
+
+@contextlib.contextmanager
+def failures_reported_elsewhere() -> Iterator[None]:
+    """Quiet the pipeline's log of failing tasks (a traceback each, what a server keeps) where
+    each failure's cause is reported with it: `bento run`'s error lines, Spark's error column."""
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

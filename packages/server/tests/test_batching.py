@@ -191,3 +191,24 @@ def test_arrival_rate():
     for i in range(50):
         r.arrived(i * 0.01, 1)
     assert r.per_second == pytest.approx(100)
+
+
+def test_an_idle_model_serves_a_late_request_and_a_batch_keeps_its_newest():
+    """Work conservation beats deadlines: late beats never when nothing else would run."""
+    api = FakeAPI(delay=0.2)
+    d = dispatcher(api, latency=0.05)
+    blocker = threading.Thread(target=submit, args=(d, "block"))
+    blocker.start()
+    time.sleep(0.05)
+    with ThreadPoolExecutor(3) as pool:  # queued behind the blocker, all past the 50 ms bound when it ends
+        futures = []
+        for i in range(3):
+            futures.append(pool.submit(submit, d, i))
+            time.sleep(0.01)
+        outcomes = [f.exception() or f.result().data for f in futures]
+    blocker.join()
+    assert [type(o) for o in outcomes[:2]] == [Overloaded, Overloaded] and outcomes[2] == 2
+    assert api.calls == [["block"], [2]]
+    long_ago = monotonic() - 10
+    assert d.submit(InferenceTask(data="late"), long_ago, long_ago + 60).data == "late"  # idle: served
+    d.close()

@@ -1,8 +1,9 @@
 """Fixtures: tiny iris services (real bento_adapters + scikit-learn), their Falcon app in this
-process (falcon.testing.TestClient, no socket) and servers on 127.0.0.1 (for what only a real
-server shows)."""
+process (falcon.testing.TestClient, no socket; the WSGI and the ASGI app, `interface`) and
+servers on 127.0.0.1 (for what only a real server shows)."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -11,12 +12,13 @@ import sys
 import textwrap
 import time
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Iterator
 
 import attrs
 import pytest
 import requests
-from falcon.testing import TestClient
+from falcon.testing import ASGIConductor, TestClient
 
 SERVICES = '''
 import os
@@ -186,33 +188,51 @@ def _configs(settings: dict) -> tuple:
 
 
 @contextmanager
-def _app_client(service, **settings) -> Iterator[TestClient]:
-    """The service's Falcon app in this process, without a socket; settings as for dev_server."""
+def _app_client(service, interface: str = "wsgi", **settings) -> Iterator[TestClient]:
+    """The service's Falcon app of `interface` in this process, without a socket; settings as
+    for dev_server."""
     from bento_server.app import BentoApp
 
     app = BentoApp(service, *_configs(settings))
     try:
-        yield TestClient(app.wsgi)
+        yield (_ASGIClient if interface == "asgi" else TestClient)(app.serving(interface))
     finally:
         app.close()
 
 
-@pytest.fixture(scope="session")
-def app_client():
-    """Context manager factory: `with app_client(service, timeout=1) as client: client.simulate_get(...)`."""
-    return _app_client
+class _ASGIClient(TestClient):
+    """TestClient of an ASGI app that tests may call from several threads at once, as a server's
+    clients do: each call runs on an event loop of its own (Falcon's runs all on one)."""
+
+    def simulate_request(self, *args: Any, **kwargs: Any) -> Any:
+        async def call() -> Any:
+            return await ASGIConductor(self.app).simulate_request(*args, **kwargs)
+
+        return asyncio.run(call())
+
+
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def interface(request) -> str:
+    """Which of the app's two faces the in-process tests call: WSGI (waitress) or ASGI (granian)."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def iris_client(static_service):
+def app_client(interface):
+    """Context manager factory: `with app_client(service, timeout=1) as client: client.simulate_get(...)`."""
+    return partial(_app_client, interface=interface)
+
+
+@pytest.fixture(scope="module")
+def iris_client(static_service, interface):
     """SrvIris (with its web UI) in process, default settings."""
-    with _app_client(static_service) as client:
+    with _app_client(static_service, interface) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def quirks_client(quirks_service):
-    with _app_client(quirks_service, **QUIRKS_SETTINGS) as client:
+def quirks_client(quirks_service, interface):
+    with _app_client(quirks_service, interface, **QUIRKS_SETTINGS) as client:
         yield client
 
 

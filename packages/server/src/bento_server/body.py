@@ -1,14 +1,14 @@
-"""Request bodies within limits: the size cap (waitress enforces it on the wire, before buffering,
-for Content-Length and chunked bodies alike) and gzip decoding under the same cap, so a
-compression bomb costs at most the cap in memory."""
+"""Request bodies within limits: the size cap (the engine enforces it on the wire, before
+buffering, for Content-Length and chunked bodies alike) and gzip decoding under the same cap, so
+a compression bomb costs at most the cap in memory. WSGI environs and ASGI requests alike."""
 from __future__ import annotations
 
 import zlib
-from typing import Mapping
+from typing import Any, Mapping
 
 from .errors import HTTPFault
 
-__all__ = ["read_body", "request_headers"]
+__all__ = ["read_body", "read_body_async", "request_headers", "asgi_request_headers"]
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 
@@ -22,7 +22,24 @@ def read_body(env: Mapping, max_size: int) -> bytes:
     body = env["wsgi.input"].read(size) if size else b""
     if len(body) != size:
         raise HTTPFault(f"request body ended after {len(body)} of {size} bytes", 400)
-    encoding = env.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    return _decoded(body, env.get("HTTP_CONTENT_ENCODING", ""), max_size)
+
+
+async def read_body_async(req: Any, max_size: int) -> bytes:
+    """The decoded body of a Falcon ASGI request, within the same limits. An engine that
+    buffers the body before calling the app (as granian's does, with its limits) makes this a
+    copy-free read; another ASGI engine is read as it sends."""
+    size = req.content_length
+    if size is not None and size > max_size:
+        raise HTTPFault(f"request body of {size} bytes exceeds the limit of {max_size} bytes", 413)
+    body = await req.stream.read(max_size + 1)
+    if len(body) > max_size:
+        raise HTTPFault(f"request body exceeds the limit of {max_size} bytes", 413)
+    return _decoded(body, req.get_header("Content-Encoding") or "", max_size)
+
+
+def _decoded(body: bytes, encoding: str, max_size: int) -> bytes:
+    encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
     if encoding not in ("gzip", "x-gzip"):
@@ -53,3 +70,8 @@ def request_headers(env: Mapping) -> dict:
     if "CONTENT_TYPE" in env:
         headers["content-type"] = env["CONTENT_TYPE"]
     return headers
+
+
+def asgi_request_headers(req: Any) -> dict:
+    """The same from a Falcon ASGI request (its names are lower-case already)."""
+    return {name: value for name, value in req.headers.items() if name != "content-encoding"}

@@ -1,9 +1,10 @@
-"""The Falcon resource behind the route of each inference API."""
+"""The Falcon resource behind the route of each inference API, for WSGI and ASGI engines."""
 from __future__ import annotations
 
+import asyncio
 import threading
 from time import monotonic, sleep, time
-from typing import Any
+from typing import Any, Optional
 
 import falcon
 from bento import exceptions
@@ -12,10 +13,15 @@ from bento.exceptions import BentoError
 from bento.types import InferenceError
 
 from .arrival import ARRIVED_KEY
-from .body import read_body, request_headers
+from .body import asgi_request_headers, read_body, read_body_async, request_headers
+from .engine import DISCONNECTED_KEY
 from .errors import HTTPFault, Overloaded, TimedOut, error_body
 
 __all__ = ["InferenceResource"]
+
+# Bodies up to this size are parsed on the event loop (a few µs); a larger one is parsed on a
+# thread of the loop's executor, so a slow parse delays only its own request.
+_INLINE_PARSE_BYTES = 64 * 1024
 
 
 class InferenceResource:
@@ -34,51 +40,73 @@ class InferenceResource:
         self.refusal_slots = refusal_slots
         for method in self.adapter.HTTP_METHODS:
             setattr(self, f"on_{method.lower()}", self.serve)
+            setattr(self, f"on_{method.lower()}_async", self.serve_async)
 
     def serve(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """A WSGI engine's request thread: it blocks until the batcher has the result."""
         env = req.env
         started = monotonic()
-        sent_at = env.get(ARRIVED_KEY)
-        arrived = started - max(0.0, time() - sent_at) if sent_at else started
-        metrics = self.metrics
-        metrics.in_flight.inc()
-        status = 500
+        arrived = _arrival(env, started)
+        with _Accounting(self.metrics, started) as account:
+            rid = req.context.request_id
+            task = self._task(request_headers(env), read_body(env, self.max_request_size), rid)
+            if task.is_discarded:
+                result = task.error
+            else:
+                try:
+                    result = self.batcher.submit(task, arrived, arrived + self.timeout,
+                                                 env.get("waitress.client_disconnected"))
+                except exceptions.Overloaded as e:
+                    self._hold_refusal(arrived)
+                    raise Overloaded(str(e)) from None
+                except exceptions.TimedOut as e:
+                    raise TimedOut(str(e)) from None
+            account.status = self._respond(result, rid, resp)
+
+    async def serve_async(self, req: Any, resp: Any) -> None:
+        """An ASGI engine's coroutine: it awaits the batcher, holding no thread."""
+        started = monotonic()
+        arrived = _arrival(req.scope, started)
+        with _Accounting(self.metrics, started) as account:
+            rid = req.context.request_id
+            body = await read_body_async(req, self.max_request_size)
+            headers = asgi_request_headers(req)
+            if len(body) <= _INLINE_PARSE_BYTES:
+                task = self._task(headers, body, rid)
+            else:
+                task = await asyncio.get_running_loop().run_in_executor(None, self._task, headers, body, rid)
+            if task.is_discarded:
+                result = task.error
+            else:
+                try:
+                    result = await self.batcher.submit_async(task, arrived, arrived + self.timeout,
+                                                             req.scope.get(DISCONNECTED_KEY))
+                except exceptions.Overloaded as e:
+                    await asyncio.sleep(max(0.0, arrived + self.refusal_delay - monotonic()))
+                    raise Overloaded(str(e)) from None
+                except exceptions.TimedOut as e:
+                    raise TimedOut(str(e)) from None
+            account.status = self._respond(result, rid, resp)
+
+    def _task(self, headers: dict, body: bytes, rid: str) -> Any:
         try:
-            status = self._serve(env, req.context.request_id, resp, arrived)
-        except HTTPFault as e:
-            status = e.status
-            raise
-        finally:
-            metrics.in_flight.dec()
-            metrics.request(status, monotonic() - started)
+            return self.adapter.from_http_request(HTTPRequest(headers=headers, body=body, request_id=rid))
+        except BentoError as e:
+            raise HTTPFault(str(e), e.http_status) from None
 
     def _hold_refusal(self, arrived: float) -> None:
         """Clients that ignore Retry-After would spin on refusals and take the CPU the admitted
         requests need: a refusal is answered refusal_delay after arrival. At most half the
-        threads hold refusals, so held refusals never starve the requests behind them."""
+        threads hold refusals, so held refusals never starve the requests behind them (a
+        coroutine holds no thread: under an ASGI engine every refusal is held)."""
         if self.refusal_slots.acquire(blocking=False):
             try:
                 sleep(max(0.0, arrived + self.refusal_delay - monotonic()))
             finally:
                 self.refusal_slots.release()
 
-    def _serve(self, env: dict, rid: str, resp: falcon.Response, arrived: float) -> int:
-        body = read_body(env, self.max_request_size)
-        try:
-            task = self.adapter.from_http_request(HTTPRequest(headers=request_headers(env), body=body, request_id=rid))
-        except BentoError as e:
-            raise HTTPFault(str(e), e.http_status) from None
-        if task.is_discarded:
-            result = task.error
-        else:
-            try:
-                result = self.batcher.submit(task, arrived, arrived + self.timeout,
-                                             env.get("waitress.client_disconnected"))
-            except exceptions.Overloaded as e:
-                self._hold_refusal(arrived)
-                raise Overloaded(str(e)) from None
-            except exceptions.TimedOut as e:
-                raise TimedOut(str(e)) from None
+    def _respond(self, result: Any, rid: str, resp: Any) -> int:
+        """`result` (an InferenceResult or InferenceError) as the response; its status."""
         if isinstance(result, InferenceError):
             resp.data = error_body(result.err_msg, rid)
             resp.content_type = falcon.MEDIA_JSON
@@ -93,3 +121,31 @@ class InferenceResource:
         for name, value in result.http_headers.items():
             resp.set_header(name, value)
         return result.http_status
+
+
+def _arrival(environ: Any, now: float) -> float:
+    """When the request arrived (monotonic clock): the engine's time under ARRIVED_KEY of the WSGI
+    environ or ASGI scope when it gives one (waitress: the kernel's), else now."""
+    sent_at = environ.get(ARRIVED_KEY)
+    return now - max(0.0, time() - sent_at) if sent_at else now
+
+
+class _Accounting:
+    """The in-flight gauge and the per-status count and latency of one request."""
+
+    __slots__ = ("metrics", "started", "status")
+
+    def __init__(self, metrics: Any, started: float) -> None:
+        self.metrics = metrics
+        self.started = started
+        self.status = 500
+
+    def __enter__(self) -> "_Accounting":
+        self.metrics.in_flight.inc()
+        return self
+
+    def __exit__(self, kind: Optional[type], error: Optional[BaseException], tb: Any) -> None:
+        if isinstance(error, HTTPFault):
+            self.status = error.status
+        self.metrics.in_flight.dec()
+        self.metrics.request(self.status, monotonic() - self.started)

@@ -1,0 +1,59 @@
+"""The HTTP engine contract: what serves the app on the socket `bento serve` bound. Engines are
+plugins (`register_http_engines`); waitress (`transport.HTTPServer`) is the default, the
+lifecycle, the app and the batchers are the same whatever the engine."""
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Optional, Protocol
+
+from bento.exceptions import InvalidArgument
+
+__all__ = ["HTTPEngine", "DISCONNECTED_KEY", "http_engine", "http_engines"]
+
+# Where an ASGI engine puts, in the scope, a callable that says whether the request's client has
+# gone (polled by the batcher before a batch starts; waitress' WSGI environ has its own key).
+DISCONNECTED_KEY = "bento.disconnected"
+
+# Engines whose plugin is not installed, for the error that names what to install.
+_PROVIDERS = {"granian": "bento-server-granian"}
+
+
+class HTTPEngine(Protocol):
+    """Serves `app` on a listening socket, built as `cls(app, sock, config)`.
+
+    `interface` says which app the engine calls: "wsgi" (`app(environ, start_response)`) or
+    "asgi" (`await app(scope, receive, send)`). `run` blocks until `stop()` or until a drain has
+    finished; `drain` must be safe from a signal handler and from another thread."""
+
+    interface: ClassVar[str]
+    url: str
+
+    def run(self, on_drain: Optional[Callable[[], Any]] = None, keep_listener: bool = False) -> None:
+        """Serve until stopped or drained. `on_drain` is called once a drain starts (readiness
+        turns 503); `keep_listener` leaves the socket listening for workers forked onto it."""
+
+    def drain(self, grace: Optional[float] = None) -> None:
+        """Stop accepting, finish what was accepted (at most `grace` seconds, default the
+        config's graceful_timeout), then return from run()."""
+
+    @property
+    def draining_requested(self) -> bool:
+        """True once drain() was called."""
+
+    def stop(self) -> None:
+        """Return from run() at once."""
+
+
+def http_engines(plugins: Any) -> dict:
+    """Every engine the installed plugins register, by name (the first registration wins)."""
+    engines: dict = {}
+    plugins.hook.register_http_engines(register=lambda name, cls: engines.setdefault(name, cls))
+    return engines
+
+
+def http_engine(plugins: Any, name: str) -> type:
+    """The engine class registered as `name`; an error naming the known ones otherwise."""
+    engines = http_engines(plugins)
+    if name in engines:
+        return engines[name]
+    hint = f" (pip install {_PROVIDERS[name]})" if name in _PROVIDERS else ""
+    raise InvalidArgument(f"unknown HTTP engine '{name}'{hint}; known: {', '.join(sorted(engines))}")

@@ -1,9 +1,11 @@
 """Fixtures: tiny iris services (real bento_adapters + scikit-learn), their Falcon app in this
 process (falcon.testing.TestClient, no socket; the WSGI and the ASGI app, `interface`) and
-servers on 127.0.0.1 (for what only a real server shows)."""
+servers on 127.0.0.1 (for what only a real server shows), on every installed HTTP engine
+(`engine`: waitress, and granian where bento-server-granian is installed)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import socket
@@ -236,44 +238,58 @@ def quirks_client(quirks_service, interface):
         yield client
 
 
+ENGINES = ["waitress", pytest.param("granian", marks=pytest.mark.skipif(
+    importlib.util.find_spec("bento_server_granian") is None, reason="bento-server-granian is not installed"))]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request) -> str:
+    """The HTTP engine the real-socket tests run on: each installed one in turn."""
+    return request.param
+
+
 @contextmanager
-def _dev_server(service, **settings) -> Iterator[str]:
-    """The service on a free loopback port in this process; settings are [server]/[batching] keys."""
+def _dev_server(service, engine: str = "waitress", **settings) -> Iterator[str]:
+    """The service on a free loopback port in this process, served by `engine`; settings are
+    [server]/[batching] keys."""
+    from bento_server.engine import http_engine
     from bento_server.lifecycle import DevServer
 
-    handle = DevServer(service, "127.0.0.1", 0, *_configs(settings))
+    handle = DevServer(service, "127.0.0.1", 0, *_configs(settings), http_engine(service.plugins, engine))
     try:
         yield handle.url
     finally:
         handle.stop(grace=2)
 
 
-@pytest.fixture(scope="session")
-def dev_server():
+@pytest.fixture(scope="module")
+def dev_server(engine):
     """Context manager factory: `with dev_server(service, timeout=1) as url: ...`."""
-    return _dev_server
+    return partial(_dev_server, engine=engine)
 
 
 @pytest.fixture(scope="module")
-def iris_url(static_service):
+def iris_url(static_service, engine):
     """SrvIris (with its web UI) on a dev server with default settings."""
-    with _dev_server(static_service) as url:
+    with _dev_server(static_service, engine) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def quirks_url(quirks_service):
-    with _dev_server(quirks_service, **QUIRKS_SETTINGS) as url:
+def quirks_url(quirks_service, engine):
+    with _dev_server(quirks_service, engine, **QUIRKS_SETTINGS) as url:
         yield url
 
 
 class ServeProcess:
-    """`bento serve` in a subprocess of its own process group."""
+    """`bento serve` in a subprocess of its own process group, on `engine`."""
 
-    def __init__(self, args: list, env: dict | None = None, python: str = sys.executable) -> None:
+    def __init__(self, args: list, env: dict | None = None, python: str = sys.executable,
+                 engine: str = "waitress") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, "BENTO_HOME": os.environ.get("BENTO_HOME", "/nonexistent-bento-home"), **(env or {})}
+        full_env = {**os.environ, "BENTO_HOME": os.environ.get("BENTO_HOME", "/nonexistent-bento-home"),
+                    "BENTO_SERVER_ENGINE": engine, **(env or {})}
         self.proc = subprocess.Popen(
             [python, "-m", "bento.cli", "serve", *args, "--port", str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
@@ -317,12 +333,12 @@ class ServeProcess:
 
 
 @pytest.fixture
-def serve_process():
-    """Factory: ServeProcess(args, env, python); every one started is killed at teardown."""
+def serve_process(engine):
+    """Factory: ServeProcess(args, env, python) on `engine`; every one started is killed at teardown."""
     started = []
 
     def start(args: list, env: dict | None = None, python: str = sys.executable) -> ServeProcess:
-        p = ServeProcess(args, env, python)
+        p = ServeProcess(args, env, python, engine)
         started.append(p)
         return p
 

@@ -58,12 +58,15 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("BENTO_SERVER_THREADS", "5")
     monkeypatch.setenv("BENTO_BATCHING_MB_MAX_LATENCY", "222")
     seen = {}
-    monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
-    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch"])
+    monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching, engine: seen.update(
+        server=server, batching=batching, engine=engine))
+    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch",
+                                                                 "--engine", "waitress"])
     assert result.exit_code == 0, result.output
     server, batching = seen["server"], seen["batching"]
     assert (server.port, server.threads, server.timeout, server.host) == (7000, 7, 9.0, "127.0.0.1")
     assert (batching.mb_max_latency, batching.enabled) == (222, False)
+    assert (server.engine, seen["engine"].__name__) == ("waitress", "HTTPServer")
 
 
 def test_bad_config_value_is_one_line(tmp_path):

@@ -1,6 +1,6 @@
 """The lifecycle of a server: `bento serve` and the dev server. Listen first, answer /healthz and
 /readyz (503) while the bundle loads, switch to the service's app, serve it in this process or in
-pre-forked workers, and drain on SIGTERM/SIGINT."""
+pre-forked workers, and drain on SIGTERM/SIGINT, whatever HTTP engine serves (engine.py)."""
 from __future__ import annotations
 
 import os
@@ -15,6 +15,7 @@ from .affinity import pin_to_one_cpu
 from .app import BentoApp, ServingState, loading_app
 from .config import BatchingConfig, ServerConfig
 from .metrics import MULTIPROC_ENV
+from .engine import HTTPEngine
 from .transport import HTTPServer, bind_socket
 from .workers import STOP_SIGNALS, WorkerPool
 
@@ -22,7 +23,7 @@ __all__ = ["serve", "DevServer", "serve_in_this_process", "Switch"]
 
 
 class Switch:
-    """The WSGI callable waitress serves: the loading app first, the service's app once loaded."""
+    """The WSGI callable the engine serves: the loading app first, the service's app once loaded."""
 
     def __init__(self, target: Callable) -> None:
         self.target = target
@@ -31,9 +32,17 @@ class Switch:
         return self.target(environ, start_response)
 
 
-def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
-    """Serve the service `load()` returns until SIGTERM/SIGINT has drained it. A loading error
-    is raised here (the CLI prints it on one line)."""
+class AsyncSwitch(Switch):
+    """The same for an ASGI engine."""
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[override]
+        await self.target(scope, receive, send)
+
+
+def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig,
+          engine: type[HTTPEngine] = HTTPServer) -> None:
+    """Serve the service `load()` returns with `engine` until SIGTERM/SIGINT has drained it. A
+    loading error is raised here (the CLI prints it on one line)."""
     sock = bind_socket(server.host, server.port, server.backlog)
     # before any thread starts; servers sharing a machine land on different CPUs
     cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
@@ -43,8 +52,8 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     if server.workers > 1:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
     state = ServingState()
-    switch = Switch(loading_app())
-    http = HTTPServer(switch, sock, server)
+    switch = (AsyncSwitch if engine.interface == "asgi" else Switch)(loading_app(engine.interface))
+    http = engine(switch, sock, server)
     loaded: dict = {}
 
     def load_in_background() -> None:
@@ -52,7 +61,7 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
             service = loaded["service"] = load()
             if server.workers == 1:
                 loaded["app"] = app = BentoApp(service, server, batching, state)
-                switch.target = app.wsgi
+                switch.target = app.serving(engine.interface)
             else:
                 http.stop()  # the worker pool forks the workers onto the same socket
         except BaseException as e:  # reported by the main thread
@@ -69,14 +78,16 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     if "error" in loaded:
         raise loaded["error"]
     if server.workers > 1 and "service" in loaded and not http.draining_requested:
-        WorkerPool(partial(serve_in_this_process, loaded["service"], sock, server, batching), sock, server).run()
+        WorkerPool(partial(serve_in_this_process, loaded["service"], sock, server, batching, engine), sock,
+                   server).run()
 
 
-def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig) -> None:
+def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig,
+                          engine: type[HTTPEngine] = HTTPServer) -> None:
     """One worker: the service's app on `sock` until a stop signal has drained it."""
     state = ServingState()
     app = BentoApp(service, server, batching, state)
-    http = HTTPServer(app.wsgi, sock, server)
+    http = engine(app.serving(engine.interface), sock, server)
     _on_stop_signals(http, force_on_repeat=False)  # the pool's parent signals after the group did
     try:
         http.run(on_drain=lambda: setattr(state, "draining", True))
@@ -84,7 +95,7 @@ def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batchin
         app.close()
 
 
-def _on_stop_signals(http: HTTPServer, force_on_repeat: bool = True) -> None:
+def _on_stop_signals(http: HTTPEngine, force_on_repeat: bool = True) -> None:
     """SIGTERM/SIGINT drain; a second one stops at once when `force_on_repeat`. A worker is
     forked with them blocked (workers.WorkerPool): one that arrived meanwhile is handled now."""
     def handler(signum: int, frame: Any) -> None:
@@ -101,10 +112,11 @@ def _on_stop_signals(http: HTTPServer, force_on_repeat: bool = True) -> None:
 class DevServer:
     """`BentoService.start_dev_server()`: the service served by a background thread of this process."""
 
-    def __init__(self, service: Any, host: str, port: int, server: ServerConfig, batching: BatchingConfig) -> None:
+    def __init__(self, service: Any, host: str, port: int, server: ServerConfig, batching: BatchingConfig,
+                 engine: type[HTTPEngine] = HTTPServer) -> None:
         sock = bind_socket(host, port, server.backlog)
         self.app = BentoApp(service, server, batching)
-        self.http = HTTPServer(self.app.wsgi, sock, server)
+        self.http = engine(self.app.serving(engine.interface), sock, server)
         self.url = self.http.url
         self._thread = threading.Thread(target=self.http.run, kwargs={
             "on_drain": lambda: setattr(self.app.state, "draining", True)}, name="bento-dev-server", daemon=True)

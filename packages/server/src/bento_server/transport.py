@@ -150,7 +150,10 @@ def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
 
 
 class HTTPServer:
-    """waitress serving `app` on `sock`; `run()` blocks the calling thread until stopped or drained."""
+    """waitress serving `app` on `sock`; `run()` blocks the calling thread until stopped or drained.
+    The default HTTP engine (`register_http_engines` name `waitress`, contract in engine.py)."""
+
+    interface = "wsgi"
 
     def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig) -> None:
         self.config = config

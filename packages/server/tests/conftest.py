@@ -5,7 +5,6 @@ servers on 127.0.0.1 (for what only a real server shows), on every installed HTT
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import socket
@@ -20,7 +19,10 @@ from typing import Any, Iterator
 import attrs
 import pytest
 import requests
+from bento.plugins import get_plugin_manager
 from falcon.testing import ASGIConductor, TestClient
+
+from bento_server.engine import http_engines
 
 SERVICES = '''
 import os
@@ -238,11 +240,7 @@ def quirks_client(quirks_service, interface):
         yield client
 
 
-ENGINES = ["waitress", pytest.param("granian", marks=pytest.mark.skipif(
-    importlib.util.find_spec("bento_server_granian") is None, reason="bento-server-granian is not installed"))]
-
-
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=sorted(http_engines(get_plugin_manager())))
 def engine(request) -> str:
     """The HTTP engine the real-socket tests run on: each installed one in turn."""
     return request.param

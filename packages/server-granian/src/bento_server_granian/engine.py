@@ -1,0 +1,166 @@
+"""granian as bento-server's HTTP engine (`bento serve --engine granian`).
+
+granian is a Rust HTTP server: connections, HTTP parsing and keep-alive run on its own threads
+without the GIL, and the app runs on one asyncio event loop per process, so a request waiting
+for its batch holds no thread. It serves the service's ASGI app (`BentoApp.asgi`) on the socket
+`bento serve` bound; bento's lifecycle stays in charge (its workers fork after the model is
+loaded, its signals drain), which is why this engine runs granian's ASGI worker in the calling
+process instead of granian's own process manager.
+
+Which guarantee comes from which setting:
+* connections served at once per process: granian's `backpressure` = `connection_limit` (more
+  wait in the kernel's accept queue, they are not refused);
+* a request head must arrive within `channel_timeout`, and an idle keep-alive connection is
+  closed after it: granian's HTTP/1 `header_read_timeout` (one timer for both);
+* request heads are bounded by granian's HTTP/1 read buffer (about 400 KiB);
+* bodies, slow bodies, slow readers, `Connection: close` while draining: guard.py;
+* draining serves what the kernel has already accepted (backlog.py), then granian stops
+  accepting and finishes the requests it has."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from typing import Any, Callable, Optional
+
+from bento_server.config import ServerConfig
+from granian._futures import _future_watcher_wrapper, _new_cbscheduler
+from granian._granian import ASGIWorker, SocketHolder, WorkerSignal
+from granian.asgi import _callback_wrapper
+from granian.http import HTTP1Settings
+
+from .backlog import accept_queue
+from .guard import Guard
+
+__all__ = ["GranianEngine"]
+
+_BACKLOG_POLL = 0.02  # seconds between looks at the accept queue while draining
+_STOP_WAIT = 5.0  # seconds stop() waits for granian's threads to end (so that a fork after it is clean)
+
+
+class GranianEngine:
+    """granian serving the ASGI `app` on `sock`; `run()` blocks the calling thread (its event
+    loop) until stopped or drained. The engine registered as `granian` (contract: engine.py of
+    bento-server)."""
+
+    interface = "asgi"
+
+    def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig) -> None:
+        self.config = config
+        self.sock = sock
+        self.guard = Guard(app, config)
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._signal = WorkerSignal()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._wake: Optional[asyncio.Event] = None
+        self._drain_until: Optional[float] = None
+        self._stop = False
+
+    def run(self, on_drain: Optional[Callable[[], Any]] = None, keep_listener: bool = False) -> None:
+        """Serve until `stop()`, or until a drain (`drain()`) has finished the work accepted.
+
+        `keep_listener` leaves the listening socket open (workers are forked onto it next)."""
+        loop = _event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            if not self._stop:
+                loop.run_until_complete(self._serve(loop, on_drain, keep_listener))
+        finally:
+            self._loop = None
+            loop.close()
+            asyncio.set_event_loop(None)
+            if not keep_listener:
+                self.sock.close()
+
+    def drain(self, grace: Optional[float] = None) -> None:
+        """Stop accepting once the accept queue is served, finish what is in flight (at most
+        `grace` seconds), then return from run(). Safe from a signal handler or another thread."""
+        if self._drain_until is None:
+            self._drain_until = time.time() + (self.config.graceful_timeout if grace is None else grace)
+        self._poke()
+
+    @property
+    def draining_requested(self) -> bool:
+        return self._drain_until is not None
+
+    def stop(self) -> None:
+        """Return from run() as soon as granian has stopped (at most a few seconds)."""
+        self._stop = True
+        self._poke()
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop has just closed: run() is returning anyway
+                pass
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop, on_drain: Optional[Callable[[], Any]],
+                     keep_listener: bool) -> None:
+        self._wake = asyncio.Event()
+        finished = loop.create_future()  # granian has stopped serving
+        self._signal.add_cb(lambda: _complete_threadsafe(loop, finished))
+        self._worker().serve_str(_scheduler(loop, self.guard), loop, self._signal)
+        self._loop = loop
+        while not self._stop and self._drain_until is None:
+            await self._wake.wait()
+            self._wake.clear()
+        if not self._stop:
+            if on_drain:
+                on_drain()
+            self.guard.draining = True
+            while accept_queue(self.sock) and not self._stop and time.time() < self._drain_until:
+                await asyncio.sleep(_BACKLOG_POLL)
+        self._signal.set()  # granian stops accepting, closes idle connections, finishes the others
+        if not keep_listener:  # new connections are refused from now on, not queued and then reset
+            self.sock.close()
+        await self._until(finished, time.time() + _STOP_WAIT if self._stop else self._drain_until)
+
+    async def _until(self, finished: asyncio.Future, until: float) -> None:
+        """Wait for granian to finish, at most until `until` (wall clock); a stop() during a
+        drain ends the wait at once."""
+        draining = not self._stop
+        while not finished.done() and time.time() < until and not (draining and self._stop):
+            self._wake.clear()
+            woken = asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait([finished, woken], timeout=until - time.time(), return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+
+    def _worker(self) -> ASGIWorker:
+        config = self.config
+        holder = SocketHolder(os.dup(self.sock.fileno()), False, config.backlog)
+        return ASGIWorker(
+            worker_id=1, sock=(None, holder), ipc=None, threads=1, blocking_threads=1, py_threads=1,
+            py_threads_idle_timeout=30, backpressure=config.connection_limit, http_mode="1",
+            http1_opts=HTTP1Settings(header_read_timeout=max(1, int(config.channel_timeout * 1000)), keep_alive=True),
+            http2_opts=None, websockets_enabled=False, static_files=None, ssl_enabled=False, ssl_cert=None,
+            ssl_key=None, ssl_key_password=None, ssl_protocol_min="1.3", ssl_ca=None, ssl_crl=[],
+            ssl_client_verify=False, metrics=(None, None))
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed: its wake-ups from granian's threads cost less than asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _scheduler(loop: asyncio.AbstractEventLoop, app: Callable) -> Any:
+    """granian's bridge from its threads to `app` on `loop`, as granian's own workers build it."""
+    return _new_cbscheduler(loop, _future_watcher_wrapper(_callback_wrapper(app, {}, {})), impl_asyncio=True)
+
+
+def _complete_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future) -> None:
+    def complete() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(complete)
+    except RuntimeError:  # stop() gave up waiting and the loop is closed
+        pass

@@ -8,18 +8,25 @@ loaded, its signals drain), which is why this engine runs granian's ASGI worker 
 process instead of granian's own process manager.
 
 Which guarantee comes from which setting:
-* connections served at once per process: granian's `backpressure` = `connection_limit` (more
-  wait in the kernel's accept queue, they are not refused);
+* connections held at once per process: granian's `backpressure`, set to what the process may
+  open (its file-descriptor limit, less a reserve). An idle or half-sent connection costs granian
+  under 1 KB and is closed after `channel_timeout`, so holding thousands is cheap, while a bound
+  below an idle flood would leave probes queued in the kernel behind it (`connection_limit` is
+  waitress' bound, for its thread-served channels);
 * a request head must arrive within `channel_timeout`, and an idle keep-alive connection is
   closed after it: granian's HTTP/1 `header_read_timeout` (one timer for both);
 * request heads are bounded by granian's HTTP/1 read buffer (about 400 KiB);
-* bodies, slow bodies, slow readers, `Connection: close` while draining: guard.py;
+* a client that stops reading (or a peer that vanished) loses its connection once its data has
+  waited `channel_timeout` unread: the kernel's TCP_USER_TIMEOUT, set on the listening socket
+  and inherited by every connection (granian has no write timeout of its own);
+* bodies, slow bodies, large answers in pieces, `Connection: close` while draining: guard.py;
 * draining serves what the kernel has already accepted (backlog.py), then granian stops
   accepting and finishes the requests it has."""
 from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import socket
 import time
 from typing import Any, Callable, Optional
@@ -37,6 +44,8 @@ __all__ = ["GranianEngine"]
 
 _BACKLOG_POLL = 0.02  # seconds between looks at the accept queue while draining
 _STOP_WAIT = 5.0  # seconds stop() waits for granian's threads to end (so that a fork after it is clean)
+_FD_RESERVE = 256  # file descriptors left for the process' own files, pipes and workers
+_TCP_USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", None)  # Linux
 
 
 class GranianEngine:
@@ -49,6 +58,8 @@ class GranianEngine:
     def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig) -> None:
         self.config = config
         self.sock = sock
+        if _TCP_USER_TIMEOUT is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, max(1, int(config.channel_timeout * 1000)))
         self.guard = Guard(app, config)
         host, port = sock.getsockname()[:2]
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -134,11 +145,17 @@ class GranianEngine:
         holder = SocketHolder(os.dup(self.sock.fileno()), False, config.backlog)
         return ASGIWorker(
             worker_id=1, sock=(None, holder), ipc=None, threads=1, blocking_threads=1, py_threads=1,
-            py_threads_idle_timeout=30, backpressure=config.connection_limit, http_mode="1",
+            py_threads_idle_timeout=30, backpressure=_connections_held(), http_mode="1",
             http1_opts=HTTP1Settings(header_read_timeout=max(1, int(config.channel_timeout * 1000)), keep_alive=True),
             http2_opts=None, websockets_enabled=False, static_files=None, ssl_enabled=False, ssl_cert=None,
             ssl_key=None, ssl_key_password=None, ssl_protocol_min="1.3", ssl_ca=None, ssl_crl=[],
             ssl_client_verify=False, metrics=(None, None))
+
+
+def _connections_held() -> int:
+    """As many connections as this process may open, less a reserve."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 65536 if soft == resource.RLIM_INFINITY else max(64, soft - _FD_RESERVE)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

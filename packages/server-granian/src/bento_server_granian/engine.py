@@ -54,6 +54,9 @@ class GranianEngine:
     bento-server)."""
 
     interface = "asgi"
+    # granian accepts every pending connection when it wakes: on one shared socket the first
+    # worker awake took all 32 of a benchmark's connections (lifecycle.serve_in_this_process).
+    socket_per_worker = True
 
     def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig) -> None:
         self.config = config

@@ -25,6 +25,10 @@ class HTTPEngine(Protocol):
     finished; `drain` must be safe from a signal handler and from another thread."""
 
     interface: ClassVar[str]
+    # Optional: True when the engine takes every pending connection on each wake-up, so workers
+    # sharing one listening socket would not share the load: each worker then gets its own
+    # socket on the same port (SO_REUSEPORT) and the kernel spreads connections over them.
+    socket_per_worker: ClassVar[bool]
     url: str
 
     def run(self, on_drain: Optional[Callable[[], Any]] = None, keep_listener: bool = False) -> None:

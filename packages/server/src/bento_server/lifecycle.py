@@ -23,27 +23,21 @@ __all__ = ["serve", "DevServer", "serve_in_this_process", "Switch"]
 
 
 class Switch:
-    """The WSGI callable the engine serves: the loading app first, the service's app once loaded."""
+    """The app the engine serves: the loading app first, the service's app once loaded. WSGI or
+    ASGI alike: it returns what the target returns (an ASGI app's coroutine, awaited by the engine)."""
 
     def __init__(self, target: Callable) -> None:
         self.target = target
 
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
-        return self.target(environ, start_response)
-
-
-class AsyncSwitch(Switch):
-    """The same for an ASGI engine."""
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[override]
-        await self.target(scope, receive, send)
+    def __call__(self, *args: Any) -> Any:
+        return self.target(*args)
 
 
 def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig,
           engine: type[HTTPEngine] = HTTPServer) -> None:
     """Serve the service `load()` returns with `engine` until SIGTERM/SIGINT has drained it. A
     loading error is raised here (the CLI prints it on one line)."""
-    sock = bind_socket(server.host, server.port, server.backlog)
+    sock = bind_socket(server.host, server.port, server.backlog, reuse_port=_socket_per_worker(engine, server))
     # before any thread starts; servers sharing a machine land on different CPUs
     cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
     print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
@@ -52,7 +46,7 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     if server.workers > 1:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
     state = ServingState()
-    switch = (AsyncSwitch if engine.interface == "asgi" else Switch)(loading_app(engine.interface))
+    switch = Switch(loading_app(engine.interface))
     http = engine(switch, sock, server)
     loaded: dict = {}
 
@@ -83,8 +77,16 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
 
 
 def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig,
-                          engine: type[HTTPEngine] = HTTPServer) -> None:
-    """One worker: the service's app on `sock` until a stop signal has drained it."""
+                          engine: type[HTTPEngine] = HTTPServer, slot: int = 0) -> None:
+    """One worker (`slot`): the service's app on `sock` until a stop signal has drained it. An
+    engine that takes every pending connection on each wake-up (granian) gets a socket of its
+    own in every worker but the first, so that the kernel spreads new connections over the
+    workers instead of the first awake taking them all; the first serves the socket bound
+    before the fork, and what queued on it while the workers started."""
+    if slot and _socket_per_worker(engine, server):
+        host, port = sock.getsockname()[:2]
+        sock.close()
+        sock = bind_socket(host, port, server.backlog, reuse_port=True)
     state = ServingState()
     app = BentoApp(service, server, batching, state)
     http = engine(app.serving(engine.interface), sock, server)
@@ -93,6 +95,10 @@ def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batchin
         http.run(on_drain=lambda: setattr(state, "draining", True))
     finally:
         app.close()
+
+
+def _socket_per_worker(engine: type[HTTPEngine], server: ServerConfig) -> bool:
+    return server.workers > 1 and getattr(engine, "socket_per_worker", False)
 
 
 def _on_stop_signals(http: HTTPEngine, force_on_repeat: bool = True) -> None:

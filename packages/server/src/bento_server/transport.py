@@ -134,11 +134,15 @@ class _Server(TcpWSGIServer):
                 channel.will_close = True
 
 
-def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
-    """A listening TCP socket (IPv4 or IPv6, from `host`); port 0 picks a free port."""
+def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket (IPv4 or IPv6, from `host`); port 0 picks a free port. With
+    `reuse_port`, other sockets may listen on the same port and the kernel spreads new
+    connections over them (SO_REUSEPORT)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as e:

@@ -21,7 +21,7 @@ from .inference import InferenceResource
 from .metrics import Metrics
 from .operations import Feedback, Health, MetricsExport, Ready, StaticFile, StaticJSON, SwaggerAsset, SwaggerUI
 
-__all__ = ["ServingState", "BentoApp", "loading_app", "service_metadata"]
+__all__ = ["ServingState", "BentoApp", "AsgiApp", "loading_app", "service_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +157,9 @@ class BentoApp:
         self.state.loaded = True
 
     @cached_property
-    def asgi(self) -> falcon.asgi.App:
+    def asgi(self) -> "AsgiApp":
         """The ASGI app, made on first use (most servers run a WSGI engine)."""
-        return self._falcon("asgi")
+        return AsgiApp(self._falcon("asgi"), self.routes)
 
     def serving(self, interface: str) -> Any:
         """The app an engine of `interface` ("wsgi" or "asgi") calls."""
@@ -177,6 +177,22 @@ class BentoApp:
         """Stop the batchers once their queues are empty."""
         for batcher in self.batchers:
             batcher.close(timeout)
+
+
+class AsgiApp:
+    """Falcon's ASGI app, except for the inference routes: their requests go straight to their
+    resource (InferenceResource.serve_asgi says why). `falcon` is the app for everything else."""
+
+    def __init__(self, falcon_app: falcon.asgi.App, routes: list) -> None:
+        self.falcon = falcon_app
+        self.inference = {uri: resource for uri, resource in routes if isinstance(resource, InferenceResource)}
+
+    def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        if scope["type"] == "http":
+            resource = self.inference.get(scope["path"])
+            if resource is not None and scope["method"] in resource.methods:
+                return resource.serve_asgi(scope, receive, send)
+        return self.falcon(scope, receive, send)
 
 
 def _batcher(service: Any, api: Any, server: ServerConfig, batching: BatchingConfig, observer: Any) -> Batcher:

@@ -4,11 +4,11 @@ a compression bomb costs at most the cap in memory. WSGI environs and ASGI reque
 from __future__ import annotations
 
 import zlib
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 from .errors import HTTPFault
 
-__all__ = ["read_body", "read_body_async", "request_headers", "asgi_request_headers"]
+__all__ = ["read_body", "read_body_async", "receive_body", "request_headers", "asgi_request_headers"]
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 
@@ -36,6 +36,23 @@ async def read_body_async(req: Any, max_size: int) -> bytes:
     if len(body) > max_size:
         raise HTTPFault(f"request body exceeds the limit of {max_size} bytes", 413)
     return _decoded(body, req.get_header("Content-Encoding") or "", max_size)
+
+
+async def receive_body(receive: Callable, declared: Optional[str], encoding: str, max_size: int) -> bytes:
+    """The decoded body of a raw ASGI request (`declared`: its Content-Length header, if any),
+    within the same limits; an engine that buffers the body sends it in one event."""
+    if declared is not None and declared.isdigit() and int(declared) > max_size:
+        raise HTTPFault(f"request body of {declared} bytes exceeds the limit of {max_size} bytes", 413)
+    chunks, size, more = [], 0, True
+    while more:
+        event = await receive()
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > max_size:
+            raise HTTPFault(f"request body exceeds the limit of {max_size} bytes", 413)
+        chunks.append(chunk)
+        more = event.get("more_body", False)
+    return _decoded(chunks[0] if len(chunks) == 1 else b"".join(chunks), encoding, max_size)
 
 
 def _decoded(body: bytes, encoding: str, max_size: int) -> bytes:
@@ -72,6 +89,11 @@ def request_headers(env: Mapping) -> dict:
     return headers
 
 
-def asgi_request_headers(req: Any) -> dict:
-    """The same from a Falcon ASGI request (its names are lower-case already)."""
-    return {name: value for name, value in req.headers.items() if name != "content-encoding"}
+def asgi_request_headers(scope: Mapping) -> dict:
+    """Lower-case request headers of an ASGI scope, Content-Encoding included (the caller decodes
+    the body with it, then drops it); a repeated header is joined with ", " as WSGI servers do."""
+    headers: dict = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers

@@ -1,7 +1,9 @@
-"""The Falcon resource behind the route of each inference API, for WSGI and ASGI engines."""
+"""The resource behind the route of each inference API: a Falcon resource for WSGI engines, and
+the whole ASGI exchange for ASGI engines (the hot path, without Falcon's request and response)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from time import monotonic, sleep, time
 from typing import Any, Optional
@@ -13,11 +15,13 @@ from bento.exceptions import BentoError
 from bento.types import InferenceError
 
 from .arrival import ARRIVED_KEY
-from .body import asgi_request_headers, read_body, read_body_async, request_headers
+from .body import asgi_request_headers, read_body, receive_body, request_headers
 from .engine import DISCONNECTED_KEY
-from .errors import HTTPFault, Overloaded, TimedOut, error_body
+from .errors import HTTPFault, Overloaded, TimedOut, error_body, request_id
 
 __all__ = ["InferenceResource"]
+
+log = logging.getLogger(__name__)
 
 # Bodies up to this size are parsed on the event loop (a few µs); a larger one is parsed on a
 # thread of the loop's executor, so a slow parse delays only its own request.
@@ -38,9 +42,9 @@ class InferenceResource:
         self.max_request_size = max_request_size
         self.refusal_delay = refusal_delay
         self.refusal_slots = refusal_slots
-        for method in self.adapter.HTTP_METHODS:
+        self.methods = frozenset(self.adapter.HTTP_METHODS)
+        for method in self.methods:
             setattr(self, f"on_{method.lower()}", self.serve)
-            setattr(self, f"on_{method.lower()}_async", self.serve_async)
 
     def serve(self, req: falcon.Request, resp: falcon.Response) -> None:
         """A WSGI engine's request thread: it blocks until the batcher has the result."""
@@ -61,32 +65,52 @@ class InferenceResource:
                     raise Overloaded(str(e)) from None
                 except exceptions.TimedOut as e:
                     raise TimedOut(str(e)) from None
-            account.status = self._respond(result, rid, resp)
+            status, headers, resp.data = self._answer(result, rid)
+            resp.status = account.status = status
+            for name, value in headers:
+                resp.set_header(name, value)
 
-    async def serve_async(self, req: Any, resp: Any) -> None:
-        """An ASGI engine's coroutine: it awaits the batcher, holding no thread."""
+    async def serve_asgi(self, scope: dict, receive: Any, send: Any) -> None:
+        """An ASGI engine's request, start to end: the coroutine awaits the batcher holding no
+        thread. Falcon's request and response objects cost more per request than everything
+        else here (a third of the event loop's time), so this route does without them; every
+        answer, error or not, has the shape Falcon's routes give it."""
         started = monotonic()
-        arrived = _arrival(req.scope, started)
+        arrived = _arrival(scope, started)
+        headers = asgi_request_headers(scope)
+        rid = request_id(headers.get("x-request-id"))
         with _Accounting(self.metrics, started) as account:
-            rid = req.context.request_id
-            body = await read_body_async(req, self.max_request_size)
-            headers = asgi_request_headers(req)
-            if len(body) <= _INLINE_PARSE_BYTES:
-                task = self._task(headers, body, rid)
-            else:
-                task = await asyncio.get_running_loop().run_in_executor(None, self._task, headers, body, rid)
-            if task.is_discarded:
-                result = task.error
-            else:
-                try:
-                    result = await self.batcher.submit_async(task, arrived, arrived + self.timeout,
-                                                             req.scope.get(DISCONNECTED_KEY))
-                except exceptions.Overloaded as e:
-                    await asyncio.sleep(max(0.0, arrived + self.refusal_delay - monotonic()))
-                    raise Overloaded(str(e)) from None
-                except exceptions.TimedOut as e:
-                    raise TimedOut(str(e)) from None
-            account.status = self._respond(result, rid, resp)
+            try:
+                status, answer, payload = self._answer(await self._result_async(scope, receive, headers, rid, arrived),
+                                                       rid)
+            except HTTPFault as e:
+                status, answer, payload = e.status, _fault_headers(e), error_body(e.message, rid)
+            except Exception:
+                log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
+                status, answer, payload = 500, [("Content-Type", falcon.MEDIA_JSON)], \
+                    error_body("internal server error", rid)
+            account.status = status
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"x-request-id", rid.encode()), (b"content-length", str(len(payload)).encode()),
+            *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer)]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _result_async(self, scope: dict, receive: Any, headers: dict, rid: str, arrived: float) -> Any:
+        body = await receive_body(receive, headers.pop("content-length", None), headers.pop("content-encoding", ""),
+                                  self.max_request_size)
+        if len(body) <= _INLINE_PARSE_BYTES:
+            task = self._task(headers, body, rid)
+        else:
+            task = await asyncio.get_running_loop().run_in_executor(None, self._task, headers, body, rid)
+        if task.is_discarded:
+            return task.error
+        try:
+            return await self.batcher.submit_async(task, arrived, arrived + self.timeout, scope.get(DISCONNECTED_KEY))
+        except exceptions.Overloaded as e:
+            await asyncio.sleep(max(0.0, arrived + self.refusal_delay - monotonic()))
+            raise Overloaded(str(e)) from None
+        except exceptions.TimedOut as e:
+            raise TimedOut(str(e)) from None
 
     def _task(self, headers: dict, body: bytes, rid: str) -> Any:
         try:
@@ -105,22 +129,27 @@ class InferenceResource:
             finally:
                 self.refusal_slots.release()
 
-    def _respond(self, result: Any, rid: str, resp: Any) -> int:
-        """`result` (an InferenceResult or InferenceError) as the response; its status."""
+    def _answer(self, result: Any, rid: str) -> tuple[int, list, bytes]:
+        """`result` (an InferenceResult or InferenceError) as status, headers and body."""
         if isinstance(result, InferenceError):
-            resp.data = error_body(result.err_msg, rid)
-            resp.content_type = falcon.MEDIA_JSON
+            payload, headers = error_body(result.err_msg, rid), [("Content-Type", falcon.MEDIA_JSON)]
             if result.http_status == 503:
-                resp.set_header("Retry-After", str(Overloaded.retry_after))
+                headers.append(("Retry-After", str(Overloaded.retry_after)))
         else:
             try:
-                resp.data, resp.content_type = self.output.to_http_body(result)
+                payload, content_type = self.output.to_http_body(result)
             except BentoError as e:
                 raise HTTPFault(f"API '{self.api.name}': {e}", 500) from None
-        resp.status = result.http_status
-        for name, value in result.http_headers.items():
-            resp.set_header(name, value)
-        return result.http_status
+            headers = [("Content-Type", content_type)]
+        headers.extend(result.http_headers.items())
+        return result.http_status, headers, payload
+
+
+def _fault_headers(fault: HTTPFault) -> list:
+    headers = [("Content-Type", falcon.MEDIA_JSON)]
+    if fault.retry_after is not None:
+        headers.append(("Retry-After", str(fault.retry_after)))
+    return headers
 
 
 def _arrival(environ: Any, now: float) -> float:

@@ -7,9 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from bento import BentoService, api
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from bento.exceptions import BadInput, InvalidArgument
 
 from bento_adapters import DataframeInput, DefaultOutput
+from bento_adapters.frames import build_frame, rows_from_csv
 
 
 def parse(adapter, *requests):
@@ -301,3 +304,25 @@ def test_request_schema_follows_orient_and_columns():
     assert schema["application/json"]["schema"]["items"]["properties"] == {"a": {"type": "integer"}}
     assert "text/csv" in schema
     assert "oneOf" in DataframeInput().request_schema()["application/json"]["schema"]
+
+
+FIELDS = st.sampled_from(["1", "-2", " 3", "1.5", "1e3", ".5", "inf", "NaN", "", "NA", "True", "false", "x", " ",
+                          "9223372036854775808", "99999999999999999999", "0x1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(FIELDS, min_size=2, max_size=2), min_size=1, max_size=3),
+       st.lists(st.lists(FIELDS, min_size=2, max_size=2), min_size=1, max_size=3))
+def test_csv_bodies_that_share_a_group_get_the_dtypes_they_get_alone(first, second):
+    """The CSV signature is what pandas tells apart: bodies with equal signatures read joined
+    (one pandas call per batch) get exactly the dtypes each gets alone."""
+    def body(rows):
+        return "a,b\n" + "".join(f"{x},{y}\n" for x, y in rows)
+
+    one, two = rows_from_csv(body(first)), rows_from_csv(body(second))
+    if one.group_key() != two.group_key():
+        return
+    alone = [build_frame([r], r.columns) for r in (one, two)]
+    joined = build_frame([one, two], one.columns)
+    assert [str(t) for t in joined.dtypes] == [str(t) for t in alone[0].dtypes] == [str(t) for t in alone[1].dtypes]
+    assert len(joined) == one.count + two.count

@@ -13,21 +13,23 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import grpc
 
-from bento.bundle.layout import ORIGIN_FILE
+from bento.bundle.layout import MANIFEST, ORIGIN_FILE, PROVENANCE_FILES, SIGNATURE_FILE
 from bento.bundle.manifest import verify_manifest
 from bento.bundle.metadata import BundleMetadata
 from bento.bundle.reader import read_metadata
-from bento.config import Config
+from bento.bundle.signature import load_private_key, parse_signature, sign
+from bento.config import Config, load_config
 from bento.exceptions import BundleError, InvalidArgument, NotFound
 from bento.labels import Requirement
+from bento.plugins import default_manager
 from bento.repository import BundleInfo, LocalRepository, parse_tag
 
 from .auth import bearer_metadata
-from .config import YataiConfig, yatai_config
+from .config import MIN_UNPACK_CAP, YataiConfig, yatai_config
 from .errors import from_rpc_error
 from .proto import yatai_pb2 as pb
 from .proto import yatai_pb2_grpc
-from .safe_tar import Limits, safe_extract
+from .safe_tar import Limits, UnsafeArchive, safe_extract
 
 __all__ = ["YataiClient", "RepositoryAPI", "DeploymentAPI", "get_yatai_client", "parse_url"]
 
@@ -55,10 +57,13 @@ def parse_url(url: str) -> tuple:
 
 
 def _bundle_info(msg: Any, base_url: str) -> BundleInfo:
+    """The registry's record: its labels, and its time of the push as created_at (the order
+    `latest` follows; the bundle's own bento.yml keeps the author's)."""
     data = json.loads(msg.metadata_json)
     data["labels"] = dict(msg.labels)
+    data["created_at"] = msg.created_at or data.get("created_at")
     return BundleInfo(metadata=BundleMetadata.from_dict(data, f"registry record of {msg.name}:{msg.version}"),
-                      location=f"{base_url}/{msg.name}:{msg.version}")
+                      location=f"{base_url}/{msg.name}:{msg.version}", signer=msg.signer or None)
 
 
 def _selector_text(labels: Union[None, str, Sequence[Requirement]]) -> str:
@@ -67,17 +72,26 @@ def _selector_text(labels: Union[None, str, Sequence[Requirement]]) -> str:
     return labels if isinstance(labels, str) else ", ".join(str(r) for r in labels)
 
 
-def _limits(cfg: YataiConfig) -> Limits:
-    return Limits(max_bytes=cfg.max_unpacked_size, max_members=cfg.max_members)
+def unpack_limits(cfg: YataiConfig, archive_size: int) -> Limits:
+    """What a pulled archive of `archive_size` bytes may expand to: `max_unpack_ratio` times its
+    size (at least MIN_UNPACK_CAP), never more than `max_unpacked_size`."""
+    cap = min(cfg.max_unpacked_size, max(cfg.max_unpack_ratio * archive_size, MIN_UNPACK_CAP))
+    return Limits(max_bytes=cap, max_members=cfg.max_members)
 
 
 class YataiClient:
-    """A connection to one Yatai server. Cheap to create; close() when done (or use `with`)."""
+    """A connection to one Yatai server. Cheap to create; close() when done (or use `with`).
+
+    `config`: the [yatai] section (pull limits; default: its defaults). `signing_key`: an OpenSSH
+    ed25519 private key file; pushes are then signed with it (`passphrase` if it is encrypted)."""
 
     def __init__(self, url: str, token: Optional[str] = None, *, tls_ca_cert: Optional[str] = None,
-                 timeout: float = 60.0, limits: Optional[Limits] = None) -> None:
+                 timeout: float = 60.0, config: Optional[YataiConfig] = None, signing_key: str = "",
+                 passphrase: Optional[bytes] = None) -> None:
         self.target, tls = parse_url(url)
-        self.limits = limits or _limits(YataiConfig())  # what a pulled archive may expand to
+        self.config = config or YataiConfig()
+        self.signing_key = signing_key
+        self.passphrase = passphrase
         self.url = f"{'grpcs' if tls else 'grpc'}://{self.target}"
         self.timeout = timeout
         self._metadata = bearer_metadata(token)
@@ -183,10 +197,26 @@ class RepositoryAPI:
         meta = read_metadata(bundle_dir)
         archive = ArchiveStream(bundle_dir)
         try:
-            resp = self._client.call("UploadBundle", _upload_requests(meta, archive, progress), timeout=None)
+            signature = self._signature(bundle_dir)
+            resp = self._client.call("UploadBundle", _upload_requests(meta, signature, archive, progress),
+                                     timeout=None)
         finally:
             archive.close()  # the call may end (e.g. ALREADY_EXISTS) while gRPC still reads the stream
         return _bundle_info(resp.bundle, self._client.url)
+
+    def _signature(self, bundle_dir: str) -> str:
+        """The publisher's signature of the manifest: made with the client's signing key, else the
+        one the bundle came with (a pulled signed bundle keeps its author's), else none."""
+        with open(os.path.join(bundle_dir, MANIFEST), "rb") as f:
+            manifest = f.read()
+        if self._client.signing_key:
+            return sign(manifest, load_private_key(os.path.expanduser(self._client.signing_key),
+                                                   self._client.passphrase))
+        try:
+            with open(os.path.join(bundle_dir, SIGNATURE_FILE), encoding="utf-8") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     # ------------------------------------------------------------ pull
     def download(self, tag: str, dest: str, progress: Optional[Progress] = None) -> BundleInfo:
@@ -201,15 +231,23 @@ class RepositoryAPI:
         request = pb.GetBundleRequest(name=name, version=version or "")
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".pull-", suffix=".tar.gz") as tmp:
             header = _receive(self._client.stream("DownloadBundle", request), tmp, progress)
-            safe_extract(tmp.name, dest, self._client.limits)
+            safe_extract(tmp.name, dest, unpack_limits(self._client.config, header.size))
         try:
+            carried = [n for n in PROVENANCE_FILES if os.path.lexists(os.path.join(dest, n))]
+            if carried:
+                raise UnsafeArchive(f"the archive of {header.name}:{header.version} carries {carried[0]}, which only "
+                                    "the puller writes: refused")
             meta = read_metadata(dest)
             if (meta.name, meta.version) != (header.name, header.version):
                 raise BundleError(f"the archive of {header.name}:{header.version} holds bundle {meta.tag}: refused")
             verify_manifest(dest)
+            if header.signature:
+                _check_signature(header, dest)
+                with open(os.path.join(dest, SIGNATURE_FILE), "w", encoding="utf-8") as f:
+                    f.write(header.signature)
             with open(os.path.join(dest, ORIGIN_FILE), "w", encoding="utf-8") as f:
                 json.dump({"registry": self._client.url, "tag": meta.tag, "sha256": header.sha256,
-                           "pulled_at": datetime.now(timezone.utc).isoformat()}, f)
+                           "signer": header.signer or None, "pulled_at": datetime.now(timezone.utc).isoformat()}, f)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -252,9 +290,21 @@ class RepositoryAPI:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _upload_requests(meta: BundleMetadata, archive: Any, progress: Optional[Progress]) -> Iterator[Any]:
-    yield pb.UploadRequest(header=pb.UploadHeader(name=meta.name, version=meta.version,
-                                                  metadata_json=json.dumps(meta.to_dict())))
+def _check_signature(header: Any, dest: str) -> None:
+    """A signed bundle's signature verifies over the manifest it arrived with, or the pull fails
+    naming the bundle and the key (whether the key is one the user trusts is for load to say)."""
+    with open(os.path.join(dest, MANIFEST), "rb") as f:
+        manifest = f.read()
+    try:
+        parse_signature(header.signature).verify(manifest)
+    except BundleError as e:
+        raise BundleError(f"{header.name}:{header.version}: {e}; nothing was kept") from None
+
+
+def _upload_requests(meta: BundleMetadata, signature: str, archive: Any,
+                     progress: Optional[Progress]) -> Iterator[Any]:
+    yield pb.UploadRequest(header=pb.UploadHeader(name=meta.name, version=meta.version, signature=signature,
+                                                  metadata_json=json.dumps(meta.to_dict(), ensure_ascii=False)))
     sha, size = hashlib.sha256(), 0
     for chunk in archive:
         sha.update(chunk)
@@ -341,13 +391,16 @@ class DeploymentAPI:
 
 
 def get_yatai_client(url: Optional[str] = None, token: Optional[str] = None,
-                     config: Optional[Config] = None) -> YataiClient:
+                     config: Optional[Config] = None, signing_key: Optional[str] = None,
+                     passphrase: Optional[bytes] = None) -> YataiClient:
     """A client for `url` (default config yatai.url / BENTO_YATAI_URL) with `token` (default
-    yatai.token / BENTO_YATAI_TOKEN); `config` defaults to the process' configuration."""
+    yatai.token / BENTO_YATAI_TOKEN) that signs pushes with `signing_key` (default config
+    security.signing_key); `config` defaults to the process' configuration."""
+    config = config if config is not None else load_config(default_manager())
     cfg = yatai_config(config)
     url = url or cfg.url
     if not url:
         raise InvalidArgument("no Yatai URL: pass --yatai-url, set BENTO_YATAI_URL, or "
                               "`bento config set yatai.url=HOST:PORT`")
-    return YataiClient(url, token or cfg.token or None, tls_ca_cert=cfg.tls_ca_cert or None,
-                       limits=_limits(cfg))
+    return YataiClient(url, token or cfg.token or None, tls_ca_cert=cfg.tls_ca_cert or None, config=cfg,
+                       signing_key=signing_key or config.security.signing_key, passphrase=passphrase)

@@ -49,11 +49,16 @@ def read_manifest(root: str) -> dict:
     path = os.path.join(root, MANIFEST)
     try:
         with open(path, encoding="utf-8") as f:
-            lines = f.read().split("\n")
+            return parse_manifest(f.read(), path)
     except FileNotFoundError:
         raise BundleFileError(f"{root} has no {MANIFEST}: not a bundle, or an incomplete one") from None
     except (OSError, UnicodeDecodeError) as e:
         raise BundleFileError(f"cannot read {path}: {e}") from None
+
+
+def parse_manifest(text: str, path: str = MANIFEST) -> dict:
+    """{relative path: sha256} of the manifest `text`, every line and path checked."""
+    lines = text.split("\n")
     expected: dict = {}
     for n, line in enumerate(lines[:-1] if lines[-1] == "" else lines, 1):
         digest, sep, rel = line.partition("  ")

@@ -76,7 +76,7 @@ def get_cmd(cli: CliContext, bento: str, labels: Optional[str], print_location: 
     if print_location:
         click.echo(info.location)
         return
-    data = {**info.metadata.to_dict(), "location": info.location}
+    data = {**info.metadata.to_dict(), "location": info.location, "signer": info.signer}
     render(info.summary() if output == "table" else data, output or "yaml", LIST_COLUMNS)
 
 

@@ -111,11 +111,11 @@ def test_tampered_signature_is_refused_at_push_and_at_load(yatai, trusting, make
     fingerprint = parse_signature(signature_of_1).fingerprint
     # The signature of 1.0 sent with 2.0: the registry checks it against 2.0's own manifest.
     meta = json.dumps(read_metadata(other).to_dict())
-    messages = upload_messages(meta, "Iris", "2.0", bundle_archive(other))
-    header = next(messages)
-    header.header.signature = signature_of_1
+    messages = list(upload_messages(meta, "Iris", "2.0", bundle_archive(other)))
+    messages[0].header.signer_key = parse_signature(signature_of_1).public_key
+    messages[-1].trailer.signature = signature_of_1
     with pytest.raises(grpc.RpcError) as info:
-        raw_stub(yatai).UploadBundle(iter([header, *messages]), timeout=30)
+        raw_stub(yatai).UploadBundle(iter(messages), timeout=30)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert f"upload of Iris:2.0: bad signature by key {fingerprint}" in info.value.details()
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
@@ -17,7 +18,7 @@ from bento.bundle.layout import MANIFEST, ORIGIN_FILE, PROVENANCE_FILES, SIGNATU
 from bento.bundle.manifest import verify_manifest
 from bento.bundle.metadata import BundleMetadata
 from bento.bundle.reader import read_metadata
-from bento.bundle.signature import load_private_key, parse_signature, sign
+from bento.bundle.signature import key_file_public_blob, load_private_key, parse_signature, preload, sign
 from bento.config import Config, load_config
 from bento.exceptions import BundleError, InvalidArgument, NotFound
 from bento.labels import Requirement
@@ -197,26 +198,32 @@ class RepositoryAPI:
         meta = read_metadata(bundle_dir)
         archive = ArchiveStream(bundle_dir)
         try:
-            signature = self._signature(bundle_dir)
-            resp = self._client.call("UploadBundle", _upload_requests(meta, signature, archive, progress),
+            signing = self._signing(bundle_dir)
+            resp = self._client.call("UploadBundle", _upload_requests(meta, signing, archive, progress),
                                      timeout=None)
         finally:
             archive.close()  # the call may end (e.g. ALREADY_EXISTS) while gRPC still reads the stream
         return _bundle_info(resp.bundle, self._client.url)
 
-    def _signature(self, bundle_dir: str) -> str:
+    def _signing(self, bundle_dir: str) -> Optional["_Signing"]:
         """The publisher's signature of the manifest: made with the client's signing key, else the
         one the bundle came with (a pulled signed bundle keeps its author's), else none."""
         with open(os.path.join(bundle_dir, MANIFEST), "rb") as f:
             manifest = f.read()
-        if self._client.signing_key:
-            return sign(manifest, load_private_key(os.path.expanduser(self._client.signing_key),
-                                                   self._client.passphrase))
+        key, passphrase = self._client.signing_key, self._client.passphrase
+        if key:
+            key = os.path.expanduser(key)
+            public, encrypted = key_file_public_blob(key)
+            if encrypted and passphrase is None:
+                raise InvalidArgument(f"signing key {key} is passphrase-protected: pass its passphrase, or use a key "
+                                      "kept for signing bundles")
+            return _Signing(public, lambda: sign(manifest, load_private_key(key, passphrase)))
         try:
             with open(os.path.join(bundle_dir, SIGNATURE_FILE), encoding="utf-8") as f:
-                return f.read()
+                carried = f.read()
         except FileNotFoundError:
-            return ""
+            return None
+        return _Signing(parse_signature(carried).public_key, lambda: carried)
 
     # ------------------------------------------------------------ pull
     def download(self, tag: str, dest: str, progress: Optional[Progress] = None) -> BundleInfo:
@@ -301,9 +308,33 @@ def _check_signature(header: Any, dest: str) -> None:
         raise BundleError(f"{header.name}:{header.version}: {e}; nothing was kept") from None
 
 
-def _upload_requests(meta: BundleMetadata, signature: str, archive: Any,
+class _Signing:
+    """A signature made in a background thread while the archive streams (loading the crypto
+    library takes about a hundred times longer than signing); the header names the key."""
+
+    def __init__(self, public_key: bytes, make: Callable[[], str]) -> None:
+        self.public_key = public_key
+        self._outcome: list = []
+        self._thread = threading.Thread(target=self._run, args=(make,), name="bento-sign", daemon=True)
+        self._thread.start()
+
+    def _run(self, make: Callable[[], str]) -> None:
+        try:
+            self._outcome.append(make())
+        except BaseException as e:  # handed to the caller by signature()
+            self._outcome.append(e)
+
+    def signature(self) -> str:
+        self._thread.join()
+        if isinstance(self._outcome[0], BaseException):
+            raise self._outcome[0]
+        return self._outcome[0]
+
+
+def _upload_requests(meta: BundleMetadata, signing: Optional[_Signing], archive: Any,
                      progress: Optional[Progress]) -> Iterator[Any]:
-    yield pb.UploadRequest(header=pb.UploadHeader(name=meta.name, version=meta.version, signature=signature,
+    yield pb.UploadRequest(header=pb.UploadHeader(name=meta.name, version=meta.version,
+                                                  signer_key=signing.public_key if signing else b"",
                                                   metadata_json=json.dumps(meta.to_dict(), ensure_ascii=False)))
     sha, size = hashlib.sha256(), 0
     for chunk in archive:
@@ -314,7 +345,8 @@ def _upload_requests(meta: BundleMetadata, signature: str, archive: Any,
         yield pb.UploadRequest(chunk=chunk)
     if progress:
         progress(archive.total, archive.total)
-    yield pb.UploadRequest(trailer=pb.UploadTrailer(size=size, sha256=sha.hexdigest()))
+    yield pb.UploadRequest(trailer=pb.UploadTrailer(size=size, sha256=sha.hexdigest(),
+                                                    signature=signing.signature() if signing else ""))
 
 
 def _receive(messages: Iterator[Any], out: Any, progress: Optional[Progress]) -> Any:
@@ -324,6 +356,8 @@ def _receive(messages: Iterator[Any], out: Any, progress: Optional[Progress]) ->
     for msg in messages:
         if msg.WhichOneof("part") == "bundle":
             header = msg.bundle
+            if header.signature:
+                preload()  # ready by the time the archive is in and its manifest is checked
             continue
         if header is None:
             raise BundleError("the registry sent archive bytes before saying which bundle they are")

@@ -114,6 +114,7 @@ class _UploadStream:
         self._progress = progress
         self.size: Optional[int] = None
         self.sha256: Optional[str] = None
+        self.signature = ""
 
     def header(self) -> Any:
         first = next(self._requests, None)
@@ -129,7 +130,8 @@ class _UploadStream:
                 self._metrics.archive_bytes.labels("received").inc(len(message.chunk))
                 yield message.chunk
             elif part == "trailer":
-                self.size, self.sha256 = message.trailer.size, message.trailer.sha256
+                trailer = message.trailer
+                self.size, self.sha256, self.signature = trailer.size, trailer.sha256, trailer.signature
                 return
             else:
                 raise InvalidArgument("an upload carries one header, then chunks, then one trailer")
@@ -163,12 +165,12 @@ class YataiServicer(yatai_pb2_grpc.YataiServicer):
             stream = _UploadStream(request_iterator, self.metrics, progress)
             header = stream.header()
             upload = Upload(self.registry, header.name, header.version, header.metadata_json, self.max_upload_size,
-                            header.signature, self.required_signers)
+                            header.signer_key, self.required_signers)
             self.metrics.uploads_in_progress.inc()
             try:
                 upload.begin()
                 upload.receive(stream.chunks())
-                upload.verify(stream.size, stream.sha256)
+                upload.verify(stream.size, stream.sha256, stream.signature)
                 record = upload.commit()
             finally:
                 upload.close()

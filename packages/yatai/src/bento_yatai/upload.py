@@ -25,7 +25,7 @@ from bento.bundle.allowed_signers import AllowedSigners
 from bento.bundle.inventory import BundleFileError, parse_manifest
 from bento.bundle.layout import MANIFEST, METADATA_FILE
 from bento.bundle.metadata import BundleMetadata
-from bento.bundle.signature import Signature, parse_signature
+from bento.bundle.signature import BadSignature, fingerprint, parse_signature
 from bento.exceptions import AlreadyExists, BundleError, InvalidArgument
 from bento.labels import validate_labels, validate_name, validate_version
 
@@ -87,15 +87,15 @@ class Upload:
     """One push of NAME:VERSION. Drive it as begin, receive, verify, commit; always close."""
 
     def __init__(self, registry: Registry, name: str, version: str, metadata_json: str,
-                 max_size: int, signature: str = "", required_signers: Optional[AllowedSigners] = None) -> None:
+                 max_size: int, signer_key: bytes = b"", required_signers: Optional[AllowedSigners] = None) -> None:
         self.registry = registry
         self.name = name
         self.version = version
         self.metadata_json = metadata_json
         self.max_size = max_size
-        self.signature_text = signature
+        self.signer_key = signer_key  # the public key the header names: the trailer's signature must be by it
         self.required_signers = required_signers  # None: signatures are optional
-        self.signature: Optional[Signature] = None
+        self.signature = ""
         self.head = ArchiveHead()
         self.upload_id = uuid.uuid4().hex
         self.state = UploadState.NEW
@@ -137,17 +137,15 @@ class Upload:
         self._advance(UploadState.NEW, UploadState.RECEIVING)
 
     def _check_signer(self) -> None:
-        """Who signed, from the header alone (the signature itself is checked once the manifest
-        has arrived): on a server that requires signatures, an allowed signer."""
-        if self.signature_text:
-            self.signature = parse_signature(self.signature_text)
+        """Who signs, from the header alone (the signature comes in the trailer): on a server that
+        requires signatures, an allowed signer, before any byte is stored."""
         if self.required_signers is None:
             return
-        if self.signature is None:
+        if not self.signer_key:
             raise PermissionDenied(f"this Yatai accepts only bundles signed by an allowed signer and {self.tag} is "
                                    "unsigned: push with --signing-key KEY (or set security.signing_key)")
-        if not self.required_signers.principals(self.signature):
-            raise PermissionDenied(f"{self.tag} is signed by key {self.signature.fingerprint}, which this Yatai's "
+        if not self.required_signers.principals_of_key(self.signer_key):
+            raise PermissionDenied(f"{self.tag} is signed by key {fingerprint(self.signer_key)}, which this Yatai's "
                                    "allowed signers do not list")
 
     def _watched(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -163,7 +161,7 @@ class Upload:
         self.size, self.sha256 = reader.size, reader.sha256
         self._advance(UploadState.RECEIVING, UploadState.RECEIVED)
 
-    def verify(self, size: Optional[int], sha256: Optional[str]) -> None:
+    def verify(self, size: Optional[int], sha256: Optional[str], signature: str = "") -> None:
         """Compare with the client's trailer: a missing trailer means the client stopped early."""
         if size is None or sha256 is None:
             raise InvalidArgument("upload ended before its trailer (size and sha256): the client stopped "
@@ -174,10 +172,10 @@ class Upload:
         if sha256.lower() != self.sha256:
             raise InvalidArgument(f"upload sha256 mismatch: the client computed {sha256}, the server {self.sha256}; "
                                   "the archive was corrupted in transit; nothing was stored, push again")
-        self._check_head()
+        self._check_head(signature)
         self._advance(UploadState.RECEIVED, UploadState.VERIFIED)
 
-    def _check_head(self) -> None:
+    def _check_head(self, signature: str) -> None:
         """bento.yml in the archive is the declared metadata, and the signature (if any) is the
         publisher's signature of the archive's manifest."""
         files = self.head.files
@@ -199,11 +197,16 @@ class Upload:
         if archived.to_dict() != self.metadata.to_dict():
             raise InvalidArgument(f"upload of {self.tag}: the metadata sent with it is not the archive's "
                                   f"{METADATA_FILE}; nothing was stored")
-        if self.signature is not None:
+        if signature or self.signer_key:
             try:
-                self.signature.verify(manifest)
-            except BundleError as e:
+                parsed = parse_signature(signature)
+                if parsed.public_key != self.signer_key:
+                    raise BadSignature(f"the signature is by key {parsed.fingerprint}, not the key the upload named "
+                                       f"({fingerprint(self.signer_key) if self.signer_key else 'none'})")
+                parsed.verify(manifest)
+            except BadSignature as e:
                 raise InvalidArgument(f"upload of {self.tag}: {e}; nothing was stored") from None
+            self.signature = parsed.armored
 
     def commit(self) -> BundleRecord:
         """The single commit: archive moved into place and row inserted in one transaction."""
@@ -215,8 +218,7 @@ class Upload:
             size=self.size, sha256=self.sha256,
             storage_key=f"{BUNDLES_PREFIX}{self.name}/{self.version}/{self.upload_id}.tar.gz",
             labels=dict(meta.labels), metadata=meta.to_dict(),
-            signature=self.signature.armored if self.signature else "",
-            signer=self.signature.fingerprint if self.signature else "")
+            signature=self.signature, signer=fingerprint(self.signer_key) if self.signature else "")
         record = self.registry.commit_bundle(record, self.temp_key)
         self._advance(UploadState.VERIFIED, UploadState.COMMITTED)
         return record

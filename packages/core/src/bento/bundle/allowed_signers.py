@@ -17,7 +17,7 @@ from typing import Iterable, Optional
 import attrs
 
 from ..exceptions import InvalidArgument
-from .signature import Signature
+from .signature import NAMESPACE, Signature
 
 __all__ = ["AllowedSigner", "AllowedSigners", "load_allowed_signers", "parse_allowed_signers"]
 
@@ -45,11 +45,10 @@ class AllowedSigner:
     valid_after: Optional[datetime] = None
     valid_before: Optional[datetime] = None
 
-    def allows(self, signature: Signature, now: datetime) -> bool:
-        if self.cert_authority or self.key_blob != signature.public_key:
+    def allows(self, key_blob: bytes, namespace: str, now: datetime) -> bool:
+        if self.cert_authority or self.key_blob != key_blob:
             return False
-        if self.namespaces is not None and not any(fnmatch.fnmatchcase(signature.namespace, p)
-                                                   for p in self.namespaces):
+        if self.namespaces is not None and not any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces):
             return False
         return not ((self.valid_after and now < self.valid_after) or (self.valid_before and now >= self.valid_before))
 
@@ -102,8 +101,12 @@ class AllowedSigners:
 
     def principals(self, signature: Signature, now: Optional[datetime] = None) -> list:
         """Who may have made `signature` (empty: nobody this file allows)."""
+        return self.principals_of_key(signature.public_key, signature.namespace, now)
+
+    def principals_of_key(self, key_blob: bytes, namespace: str = NAMESPACE, now: Optional[datetime] = None) -> list:
+        """Who this file allows to sign in `namespace` with the key `key_blob` (SSH wire format)."""
         now = now or datetime.now(timezone.utc)
-        return sorted({p for s in self.signers if s.allows(signature, now) for p in s.principals})
+        return sorted({p for s in self.signers if s.allows(key_blob, namespace, now) for p in s.principals})
 
 
 def parse_allowed_signers(lines: Iterable[str], source: str) -> AllowedSigners:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import importlib
 import struct
+import threading
 from typing import TYPE_CHECKING, Optional
 
 import attrs
@@ -22,7 +24,7 @@ if TYPE_CHECKING:  # cryptography is imported where a key is used: `import bento
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = ["NAMESPACE", "BadSignature", "Signature", "parse_signature", "sign", "load_private_key", "fingerprint",
-           "public_key_blob"]
+           "public_key_blob", "key_file_public_blob", "preload"]
 
 NAMESPACE = "bento-bundle"
 _MAGIC = b"SSHSIG"
@@ -63,6 +65,13 @@ class _Reader:
     def end(self) -> None:
         if self.pos != len(self.data):
             raise BadSignature("signature has trailing bytes")
+
+
+def preload() -> None:
+    """Import the crypto library in the background (it takes longer than any signature check),
+    e.g. while the bundle a signature is for is still downloading."""
+    threading.Thread(target=importlib.import_module, args=("cryptography.hazmat.primitives.asymmetric.ed25519",),
+                     name="bento-crypto-preload", daemon=True).start()
 
 
 def fingerprint(key_blob: bytes) -> str:
@@ -150,6 +159,34 @@ def _armor(blob: bytes) -> str:
     return "\n".join([_BEGIN, *(text[i:i + 70] for i in range(0, len(text), 70)), _END]) + "\n"
 
 
+_OPENSSH_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----")
+
+
+def key_file_public_blob(path: str) -> tuple:
+    """(public key blob, whether the private part is encrypted) of an OpenSSH private key file,
+    read from the container's clear part: no cryptography is needed to name the signer."""
+    try:
+        with open(path, encoding="ascii") as f:
+            lines = [line.strip() for line in f.read().strip().splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidArgument(f"cannot read signing key {path}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        if (lines[0], lines[-1]) != _OPENSSH_KEY:
+            raise ValueError("no OPENSSH PRIVATE KEY armor")
+        r = _Reader(base64.b64decode("".join(lines[1:-1]), validate=True))
+        if r.take(15) != b"openssh-key-v1\x00":
+            raise ValueError("not openssh-key-v1")
+        cipher, _kdf, _options, count = r.string(), r.string(), r.string(), r.uint32()
+        public = r.string()
+        key_type = _Reader(public).string()
+    except (ValueError, IndexError, binascii.Error, BadSignature) as e:
+        raise InvalidArgument(f"signing key {path} is not an OpenSSH private key ({e}): make one with "
+                              "`ssh-keygen -t ed25519`") from None
+    if count != 1 or key_type != _ED25519:
+        raise InvalidArgument(f"signing key {path} is not one ed25519 key: make one with `ssh-keygen -t ed25519`")
+    return public, cipher != b"none"
+
+
 def load_private_key(path: str, passphrase: Optional[bytes] = None) -> "Ed25519PrivateKey":
     """An OpenSSH ed25519 private key file (as `ssh-keygen -t ed25519` writes it)."""
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -166,7 +203,8 @@ def load_private_key(path: str, passphrase: Optional[bytes] = None) -> "Ed25519P
     except TypeError as e:  # encrypted without a passphrase, or a passphrase for a plain key
         raise InvalidArgument(f"signing key {path}: {e}") from None
     except (ValueError, UnsupportedAlgorithm) as e:
-        raise InvalidArgument(f"signing key {path} is not an OpenSSH private key ({e})") from None
+        hint = ": passphrase-protected keys need `pip install bcrypt`" if "bcrypt" in str(e) else ""
+        raise InvalidArgument(f"signing key {path} cannot be read ({e}){hint}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidArgument(f"signing key {path} is not an ed25519 key: make one with `ssh-keygen -t ed25519`")
     return key

@@ -72,24 +72,26 @@ class VersionResponse(_message.Message):
     def __init__(self, version: _Optional[str] = ..., api_version: _Optional[int] = ...) -> None: ...
 
 class UploadHeader(_message.Message):
-    __slots__ = ("name", "version", "metadata_json", "signature")
+    __slots__ = ("name", "version", "metadata_json", "signer_key")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
-    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_KEY_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     metadata_json: str
-    signature: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., metadata_json: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
+    signer_key: bytes
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., metadata_json: _Optional[str] = ..., signer_key: _Optional[bytes] = ...) -> None: ...
 
 class UploadTrailer(_message.Message):
-    __slots__ = ("size", "sha256")
+    __slots__ = ("size", "sha256", "signature")
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     size: int
     sha256: str
-    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    signature: str
+    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
 
 class UploadRequest(_message.Message):
     __slots__ = ("header", "chunk", "trailer")

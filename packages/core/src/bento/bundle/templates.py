@@ -8,7 +8,7 @@ import re
 
 from ..exceptions import InvalidArgument
 from . import inventory
-from .layout import PROVENANCE_DIR
+from .layout import ORIGIN_FILE, PROVENANCE_DIR
 from .metadata import BundleMetadata
 
 __all__ = ["readme", "dockerfile", "ENTRYPOINT", "pyproject", "package_init", "build_backend", "pep440_version",
@@ -108,7 +108,7 @@ packages = [{_toml_str(name)}]
 include-package-data = false
 
 [tool.setuptools.package-data]
-{name} = ["**/*"]
+{name} = ["**/*", {_toml_str(f"{PROVENANCE_DIR}/{ORIGIN_FILE}")}]
 """
 
 

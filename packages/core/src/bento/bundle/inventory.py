@@ -18,8 +18,6 @@ SIGNATURE_FILE = "MANIFEST.sha256.sig"  # an SSH signature of MANIFEST.sha256, w
 ORIGIN_FILE = ".bento-origin"  # where a pulled bundle came from, written by a registry client
 # Written beside MANIFEST.sha256 after the bundle was made; read as data, never executed.
 PROVENANCE_FILES = (SIGNATURE_FILE, ORIGIN_FILE)
-# What Python itself writes when pip imports the build backend from the bundle (backend-path ".").
-_BACKEND_BYTECODE = re.compile(r"__pycache__/_bento_build\.[A-Za-z0-9_-]+(\.opt-[12])?\.pyc")
 _BYTECODE = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]$")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -70,10 +68,6 @@ def parse_manifest(text: str, path: str = MANIFEST) -> dict:
     return expected
 
 
-def _exempt(rel: str) -> bool:
-    return rel in PROVENANCE_FILES or bool(_BACKEND_BYTECODE.fullmatch(rel))
-
-
 def bundle_files(root: str) -> list:
     """Every file of the bundle but MANIFEST.sha256 and its provenance (relative, sorted by
     directory), refusing links, special files and compiled bytecode."""
@@ -85,7 +79,7 @@ def bundle_files(root: str) -> list:
             mode = os.lstat(full).st_mode
             if stat.S_ISLNK(mode):
                 raise BundleFileError(f"bundle path {rel} is a symbolic link: bundles hold no links, refused")
-            if _exempt(rel) or rel == MANIFEST or (rel == "__pycache__" and stat.S_ISDIR(mode)):
+            if rel == MANIFEST or rel in PROVENANCE_FILES:
                 continue
             if _BYTECODE.search(rel):
                 raise BundleFileError(f"bundle path {rel} is compiled Python bytecode: bundles carry source only, "

@@ -17,6 +17,9 @@ from .layout import METADATA_FILE, STATIC_DIR, TOP_LEVEL_FILES
 __all__ = ["AdapterInfo", "APIInfo", "ArtifactInfo", "EnvInfo", "ServiceInfo", "BundleMetadata"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# A part of a dotted module name is one plain folder or file name (pytest's importlib mode names
+# test modules after their folders, hyphens included).
+_MODULE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 
 
 def _bundle_name(_: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -48,7 +51,7 @@ def _identifier(_: Any, attribute: attrs.Attribute, value: str) -> None:
 
 
 def _module(_: Any, attribute: attrs.Attribute, value: str) -> None:
-    if not isinstance(value, str) or not all(_IDENTIFIER.fullmatch(p) for p in value.split(".")):
+    if not isinstance(value, str) or not all(_MODULE_PART.fullmatch(p) for p in value.split(".")):
         raise ValueError(f"service module {str(value)[:80]!r} is not a dotted Python module name")
 
 

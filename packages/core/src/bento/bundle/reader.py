@@ -125,5 +125,4 @@ def _load_package(pkg_dir: str, meta: BundleMetadata, pm: PluginManager, provena
     if meta.service.web_static_content:
         svc._web_static_content = os.path.join(pkg_dir, STATIC_DIR)
     svc._bundle_metadata = meta
-    svc._provenance = provenance
     return svc

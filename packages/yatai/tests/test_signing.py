@@ -78,6 +78,8 @@ def test_signed_bundle_pulls_and_loads_without_trust_pickle(yatai, trusting, mak
     assert json.loads(out.output)["signer"] == fingerprint
     out = CliRunner().invoke(make_cli(), ["list", "--yatai-url", yatai.address, "-o", "json"])
     assert [b["signer"] for b in json.loads(out.output)] == [fingerprint]
+    out = CliRunner().invoke(make_cli(), ["pull", "Iris:1.0", "--yatai-url", yatai.address])
+    assert out.exit_code == 0 and f"signed by allowed signer alice@example.com: {fingerprint}" in out.output
     import urllib.request
 
     page = urllib.request.urlopen(f"{yatai.ui_url}/bundles/Iris/1.0", timeout=10).read().decode()

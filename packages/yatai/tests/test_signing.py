@@ -211,3 +211,19 @@ def test_any_change_to_the_signature_or_the_manifest_is_refused(signed, data):
     tampered = f"-----BEGIN SSH SIGNATURE-----\n{text}\n-----END SSH SIGNATURE-----\n"
     with pytest.raises(BadSignature):
         parse_signature(tampered).verify(bytes(message))
+
+
+def test_push_with_a_passphrase_protected_key_asks_for_the_passphrase(yatai, tmp_path, make_bundle):
+    pytest.importorskip("bcrypt", reason="cryptography reads encrypted OpenSSH keys with bcrypt")
+    key = tmp_path / "protected"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "s3cret", "-f", str(key)], check=True)
+    from click.testing import CliRunner
+
+    from bento.cli import make_cli
+
+    args = ["push", make_bundle("Iris", version="1.0"), "--yatai-url", yatai.address, "--signing-key", str(key)]
+    out = CliRunner().invoke(make_cli(), args, input="wrong\n")
+    assert out.exit_code != 0 and "Error: signing key" in out.output
+    out = CliRunner().invoke(make_cli(), args, input="s3cret\n")
+    assert out.exit_code == 0, out.output
+    assert "Passphrase for" in out.output and "signed by key SHA256:" in out.output

@@ -2,6 +2,7 @@
 Imported whenever the CLI is built, so it only imports click and core here."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Optional
 
@@ -41,7 +42,17 @@ def _client(cli: CliContext, yatai_url: Optional[str], yatai_token: Optional[str
             signing_key: Optional[str] = None) -> Any:
     from .client import get_yatai_client  # gRPC: only for the commands that talk to a registry
 
-    return get_yatai_client(yatai_url, yatai_token, cli.config, signing_key=signing_key)
+    return get_yatai_client(yatai_url, yatai_token, cli.config, signing_key=signing_key,
+                            passphrase=_passphrase(signing_key or cli.config.security.signing_key))
+
+
+def _passphrase(key: str) -> Optional[bytes]:
+    """Asked for on the terminal when the signing key is passphrase-protected."""
+    from bento.bundle.signature import key_file_public_blob
+
+    if not key or not key_file_public_blob(os.path.expanduser(key))[1]:
+        return None
+    return click.prompt(f"Passphrase for {key}", hide_input=True, err=True).encode()
 
 
 @click.command("push")

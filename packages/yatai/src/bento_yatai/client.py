@@ -20,7 +20,7 @@ from bento.bundle.metadata import BundleMetadata
 from bento.bundle.reader import read_metadata
 from bento.bundle.signature import key_file_public_blob, load_private_key, parse_signature, preload, sign
 from bento.config import Config, load_config
-from bento.exceptions import BundleError, InvalidArgument, NotFound
+from bento.exceptions import BentoError, BundleError, InvalidArgument, NotFound
 from bento.labels import Requirement
 from bento.plugins import default_manager
 from bento.repository import BundleInfo, LocalRepository, parse_tag
@@ -197,10 +197,16 @@ class RepositoryAPI:
 
         meta = read_metadata(bundle_dir)
         archive = ArchiveStream(bundle_dir)
+        signing = None
         try:
             signing = self._signing(bundle_dir)
             resp = self._client.call("UploadBundle", _upload_requests(meta, signing, archive, progress),
                                      timeout=None)
+        except BentoError:
+            failure = signing.failure() if signing else None
+            if failure is not None:  # gRPC only says the request stream broke: say why
+                raise failure from None
+            raise
         finally:
             archive.close()  # the call may end (e.g. ALREADY_EXISTS) while gRPC still reads the stream
         return _bundle_info(resp.bundle, self._client.url)
@@ -324,10 +330,14 @@ class _Signing:
         except BaseException as e:  # handed to the caller by signature()
             self._outcome.append(e)
 
-    def signature(self) -> str:
+    def failure(self) -> Optional[BaseException]:
         self._thread.join()
-        if isinstance(self._outcome[0], BaseException):
-            raise self._outcome[0]
+        return self._outcome[0] if isinstance(self._outcome[0], BaseException) else None
+
+    def signature(self) -> str:
+        failure = self.failure()
+        if failure is not None:
+            raise failure
         return self._outcome[0]
 
 

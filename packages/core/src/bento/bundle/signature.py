@@ -203,7 +203,8 @@ def load_private_key(path: str, passphrase: Optional[bytes] = None) -> "Ed25519P
     except TypeError as e:  # encrypted without a passphrase, or a passphrase for a plain key
         raise InvalidArgument(f"signing key {path}: {e}") from None
     except (ValueError, UnsupportedAlgorithm) as e:
-        hint = ": passphrase-protected keys need `pip install bcrypt`" if "bcrypt" in str(e) else ""
+        hint = (": passphrase-protected keys need `pip install bcrypt`" if "bcrypt" in str(e)
+                else ": wrong passphrase?" if "checksum" in str(e) else "")
         raise InvalidArgument(f"signing key {path} cannot be read ({e}){hint}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidArgument(f"signing key {path} is not an ed25519 key: make one with `ssh-keygen -t ed25519`")

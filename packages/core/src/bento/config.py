@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "bento_home", "config_path", "load_config", "parse_value"]
+__all__ = ["Config", "bento_home", "config_path", "load_config", "parse_value", "format_error"]
 
 
 def bento_home() -> Path:
@@ -41,7 +41,9 @@ def _positive(_: Any, attribute: attrs.Attribute, value: int) -> None:
 
 @attrs.frozen(kw_only=True)
 class SecurityConfig:
-    trust_pickle: bool = False
+    trust_pickle: bool = False  # load pickle-based artifacts of every registry bundle
+    allowed_signers: str = ""  # an OpenSSH allowed_signers file: registry bundles its keys signed are trusted
+    signing_key: str = ""  # an OpenSSH ed25519 private key: `bento push` signs with it
 
 
 @attrs.frozen(kw_only=True)
@@ -84,8 +86,8 @@ def _strict_int(value: Any, _: type) -> int:
         raise ValueError(f"expected an integer, got {value!r}") from None
 
 
-def _format_error(exc: BaseException, type_: Any) -> str:
-    """Validator and parser messages say what was expected; keep them."""
+def format_error(exc: BaseException, type_: Any) -> str:
+    """For `cattrs.transform_error`: validator and parser messages say what was expected; keep them."""
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
     from cattrs.v import format_exception
@@ -195,7 +197,7 @@ def load_config(pm: PluginManager, overrides: Optional[Mapping[str, Mapping[str,
             sections[section] = _converter.structure(merged.get(section, {}), cls)
         except cattrs.ClassValidationError as e:
             raise ConfigError("invalid configuration: " + "; ".join(
-                cattrs.transform_error(e, path=section, format_exception=_format_error))) from None
+                cattrs.transform_error(e, path=section, format_exception=format_error))) from None
         except (ValueError, TypeError) as e:
             raise ConfigError(f"invalid configuration in [{section}]: {e}") from None
     return Config(sections)

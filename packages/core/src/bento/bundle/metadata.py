@@ -2,14 +2,14 @@
 
 Every value that becomes a path or an import when the bundle is loaded (the name, the service
 module, artifact names, the static folder) is checked here, so no reader has to remember to."""
+import functools
 import re
 from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 import attrs
-import cattrs
 
-from ..config import format_error
+from ..config import cattrs, format_error
 from ..exceptions import BundleError, InvalidArgument
 from ..labels import validate_name, validate_version
 from .layout import METADATA_FILE, STATIC_DIR, TOP_LEVEL_FILES
@@ -128,16 +128,17 @@ class BundleMetadata:
         return f"{self.name}:{self.version}"
 
     def to_dict(self) -> dict:
-        return _converter.unstructure(self)
+        return _converter().unstructure(self)
 
     @classmethod
     def from_dict(cls, data: Any, where: str = METADATA_FILE) -> "BundleMetadata":
         if not isinstance(data, dict):
             raise BundleError(f"{where} is not valid bundle metadata: expected a mapping")
         try:
-            return _converter.structure(data, cls)
-        except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as e:
-            detail = "; ".join(cattrs.transform_error(e, format_exception=format_error)) if isinstance(e, cattrs.BaseValidationError) else str(e)
+            return _converter().structure(data, cls)
+        except (cattrs().BaseValidationError, TypeError, ValueError, KeyError) as e:
+            detail = ("; ".join(cattrs().transform_error(e, format_exception=format_error))
+                      if isinstance(e, cattrs().BaseValidationError) else str(e))
             raise BundleError(f"{where} is not valid bundle metadata: {detail}") from None
 
     @classmethod
@@ -156,4 +157,6 @@ class BundleMetadata:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
 
-_converter = cattrs.Converter()
+@functools.cache
+def _converter() -> Any:
+    return cattrs().Converter()

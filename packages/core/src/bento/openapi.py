@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .artifacts.base import thaw
 from .bundle.metadata import BundleMetadata
 from .plugins import Kind, TypeRegistry
 
@@ -34,7 +35,8 @@ _INFRA = {
 def openapi_spec(service: Any) -> dict:
     """OpenAPI 3.0 document for every API of `service` plus the infrastructure routes."""
     apis = [(a.name, a.route, a.doc, a.input_adapter, a.output_adapter) for a in service.inference_apis]
-    return _document(service.name, service.version, (type(service).__doc__ or "").strip(), apis)
+    artifacts = {a.name: {"type": a.type_name(), "metadata": thaw(a.metadata)} for a in service.artifacts}
+    return _document(service.name, service.version, (type(service).__doc__ or "").strip(), apis, artifacts)
 
 
 def openapi_spec_from_metadata(meta: BundleMetadata, registry: TypeRegistry) -> dict:
@@ -43,10 +45,13 @@ def openapi_spec_from_metadata(meta: BundleMetadata, registry: TypeRegistry) -> 
              registry.get(Kind.INPUT_ADAPTER, a.input.type, a.input.plugin or None)(**a.input.config),
              registry.get(Kind.OUTPUT_ADAPTER, a.output.type, a.output.plugin or None)(**a.output.config))
             for a in meta.apis]
-    return _document(meta.name, meta.version, meta.service.doc, apis)
+    artifacts = {a.name: {"type": a.type, "metadata": a.metadata} for a in meta.artifacts}
+    return _document(meta.name, meta.version, meta.service.doc, apis, artifacts)
 
 
-def _document(title: str, version: str, description: str, apis: Sequence[tuple]) -> dict:
+def _document(title: str, version: str, description: str, apis: Sequence[tuple], artifacts: dict) -> dict:
+    """`artifacts` (name -> type and metadata: a compiled model's inputs, shapes and types among
+    them) go under `info.x-bento-artifacts`, so clients see what each API's model takes."""
     paths: dict[str, Any] = {}
     for name, route, doc, input_adapter, output_adapter in apis:
         op = {
@@ -70,7 +75,7 @@ def _document(title: str, version: str, description: str, apis: Sequence[tuple])
         "responses": {"200": {"description": "recorded"}, "400": _ERROR}}}
     return {
         "openapi": "3.0.3",
-        "info": {"title": title, "version": version, "description": description},
+        "info": {"title": title, "version": version, "description": description, "x-bento-artifacts": artifacts},
         "tags": [{"name": "apis", "description": "Inference APIs"}, {"name": "infra", "description": "Operations"}],
         "paths": paths,
     }

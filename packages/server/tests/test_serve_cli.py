@@ -167,6 +167,7 @@ def _thread_cpus(pid: int) -> set:
     return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
+@pytest.mark.platform("one CPU: nothing to pin")
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
 def test_each_worker_runs_on_one_cpu_of_its_own_unless_turned_off(serve_process, iris_bundle, post_json):
     p = serve_process([iris_bundle, "--workers", "2"]).wait_ready()

@@ -1,11 +1,11 @@
 """Yatai benchmark (a script, not a test): run `python tests/benchmarks/yatai/bench_yatai.py`.
 
-1. push and pull of a 100 MB bundle through Yatai (PostgreSQL + Swift s3api), MB/s and peak
+1. push and pull of a 100 MB bundle through Yatai (PostgreSQL + SeaweedFS S3), MB/s and peak
    RSS of the client and the server, against the floor: a plain minio put/get of the same
    archive bytes to the same store;
 2. `bento list --labels ...` over 10,000 bundles on PostgreSQL: latency (CLI process and client call).
 
-Starts its own PostgreSQL and Swift (packages/yatai/tests/services), everything on 127.0.0.1.
+Starts its own PostgreSQL and SeaweedFS (packages/yatai/tests/services), everything on 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ TESTS = os.path.join(ROOT, "packages", "yatai", "tests")
 sys.path[:0] = [TESTS, os.path.join(TESTS, "services")]
 
 import pg_service  # noqa: E402
-import swift_service  # noqa: E402
+import seaweed_service  # noqa: E402
 
 MB = 1_000_000
 BUNDLE_BYTES = 100 * MB
@@ -115,21 +115,21 @@ def seed(db_url: str) -> None:
 
 
 def main() -> None:
-    from yatai_testing import Backend, ServerProcess, free_port  # the test helpers, used without pytest
+    from yatai_testing import Backend, ServerProcess, _free_base, free_port  # the test helpers, without pytest
 
     work = tempfile.mkdtemp(prefix="bench-yatai-")
     env = {**os.environ, "BENTO_HOME": os.path.join(work, "home"),
-           "AWS_ACCESS_KEY_ID": swift_service.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": swift_service.SECRET_KEY}
+           "AWS_ACCESS_KEY_ID": seaweed_service.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": seaweed_service.SECRET_KEY}
     os.environ.update(env)
     pg = pg_service.PostgresServer(port=free_port()).start()
-    swift = swift_service.SwiftStore(port=19510).start()
+    s3 = seaweed_service.SeaweedStore(port=_free_base(19510, seaweed_service.SPAN)).start()
     results: dict = {"machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-                                f"Python {platform.python_version()}"}
+                                f"Python {platform.python_version()}", "postgres": pg.source}
     server = None
     try:
         db_url = pg.create_database("bench")
         backend = Backend("postgresql", "s3", db_url, "s3://bench/yatai",
-                          {"s3_endpoint_url": swift.endpoint})
+                          {"s3_endpoint_url": s3.endpoint})
         server = ServerProcess(backend, os.path.join(work, "yatai.log")).start()
         idle_rss = peak_rss_mb(server.proc.pid)
         bundle = make_bundle(work)
@@ -151,8 +151,8 @@ def main() -> None:
             for chunk in ArchiveStream(bundle):
                 f.write(chunk)
         size = os.path.getsize(archive)
-        floor_args = dict(endpoint=swift.endpoint.split("//")[1], access=swift_service.ACCESS_KEY,
-                          secret=swift_service.SECRET_KEY, bucket="bench", file=archive)
+        floor_args = dict(endpoint=s3.endpoint.split("//")[1], access=seaweed_service.ACCESS_KEY,
+                          secret=seaweed_service.SECRET_KEY, bucket="bench", file=archive)
         put = child("put", env, **floor_args)
         get = child("get", env, **floor_args)
         for r in (push, pull, put, get):
@@ -186,7 +186,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.kill(15)
-        swift.destroy()
+        s3.destroy()
         pg.destroy()
     print(json.dumps(results, indent=2))
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from bento.deployment.process import http_status
+from bento_deploy.process import http_status
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "docs" / "quickstart"

@@ -36,11 +36,9 @@ def zoo_bundle(tmp_path_factory) -> str:
 def zoo_url(zoo_bundle, tmp_path_factory) -> Iterator[str]:
     """The AdapterZoo bundle, loaded, on a dev server on a free 127.0.0.1 port with its own BENTO_HOME."""
     import bento
-    from bento import config
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("BENTO_HOME", str(tmp_path_factory.mktemp("zoo_home")))
-        config.reset_config()
         service = bento.load(zoo_bundle)
         handle = service.start_dev_server(port=0)
     yield handle.url

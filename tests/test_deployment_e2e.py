@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from bento.deployment.process import free_port
+from bento_deploy.process import free_port
 from bento_e2e import ROOT, bento, wait_ready
 
 pytest.importorskip("bento_server", reason="serving needs bento-server")

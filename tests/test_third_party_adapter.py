@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from bento.deployment.process import HOST, free_port
+from bento_deploy.process import HOST, free_port
 from bento.testing import plugin_venv
 from bento_e2e import wait_ready
 

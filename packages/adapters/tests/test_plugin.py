@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bento.plugins import Registry, get_plugin_manager, plugin_infos
+from bento.plugins import Kind, get_plugin_manager
 from bento.testing import plugin_venv
 from importlib_metadata import entry_points
 
@@ -22,14 +22,15 @@ def test_entry_point_loads_the_plugin_module():
     assert ep.dist.name == "bento-adapters" and ep.dist.version == bento_adapters.__version__
 
 
-def test_registry_has_every_adapter_from_this_distribution():
+def test_hook_register_input_adapters_and_register_output_adapters_fill_the_registry():
     pm = get_plugin_manager()
-    registry = Registry(pm)
-    assert set(ALL_INPUTS) <= set(registry.names("input adapter"))
-    assert set(ALL_OUTPUTS) <= set(registry.names("output adapter"))
-    info = registry.provider("input adapter", bento_adapters.DataframeInput)
+    registry = pm.registry
+    assert set(ALL_INPUTS) <= set(registry.names(Kind.INPUT_ADAPTER))
+    assert set(ALL_OUTPUTS) <= set(registry.names(Kind.OUTPUT_ADAPTER))
+    info = registry.provider(Kind.INPUT_ADAPTER, bento_adapters.DataframeInput)
     assert (info.name, info.distribution) == ("adapters", "bento-adapters")
-    assert any(i.distribution == "bento-adapters" for i in plugin_infos(pm))
+    assert registry.provider(Kind.OUTPUT_ADAPTER, bento_adapters.DefaultOutput).distribution == "bento-adapters"
+    assert any(i.distribution == "bento-adapters" for i in pm.infos)
 
 
 def test_every_input_describes_its_body_for_openapi_and_takes_post():
@@ -44,7 +45,7 @@ def test_every_input_describes_its_body_for_openapi_and_takes_post():
 
 def test_importing_the_plugin_does_not_import_heavy_libraries():
     code = ("import sys, bento, bento_adapters, bento_adapters.plugin; "
-            "from bento.plugins import get_registry; get_registry().names('input adapter'); "
+            "from bento.plugins import Kind, default_manager; default_manager().registry.names(Kind.INPUT_ADAPTER); "
             "bento_adapters.DataframeInput(); bento_adapters.ImageInput(); "
             "print(sorted(m for m in ('pandas', 'numpy', 'PIL', 'orjson', 'multipart') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
@@ -52,13 +53,13 @@ def test_importing_the_plugin_does_not_import_heavy_libraries():
 
 
 THIRD_PARTY_CHECK = '''
-from bento.plugins import get_registry
+from bento.plugins import Kind, default_manager
 from bento import BentoService, api
 
-registry = get_registry()
-Upper = registry.get("input adapter", "UpperInput")
-print(",".join(registry.names("input adapter")))
-print(registry.provider("input adapter", Upper).distribution)
+registry = default_manager().registry
+Upper = registry.get(Kind.INPUT_ADAPTER, "UpperInput")
+print(",".join(registry.names(Kind.INPUT_ADAPTER)))
+print(registry.provider(Kind.INPUT_ADAPTER, Upper).distribution)
 
 class Shout(BentoService):
     @api(input=Upper(), batch=True)

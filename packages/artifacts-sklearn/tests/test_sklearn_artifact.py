@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import bento
 from bento import BentoService, api, artifacts
-from bento.bundle.reader import ORIGIN_FILE
+from bento.bundle.layout import ORIGIN_FILE
 from bento.exceptions import BundleError, InvalidArgument, UntrustedArtifact
-from bento.plugins import get_plugin_manager, Registry
+from bento.plugins import Kind, get_plugin_manager
 from importlib_metadata import entry_points
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
@@ -100,7 +100,7 @@ def test_service_packs_and_predicts_through_dataframe_input(iris):
 def test_plugin_registers_the_artifact_and_does_not_import_sklearn():
     (ep,) = [ep for ep in entry_points(group="bento") if ep.name == "sklearn"]
     assert ep.load() is plugin and ep.dist.name == "bento-artifacts-sklearn"
-    assert Registry(get_plugin_manager()).get("artifact", "SklearnModelArtifact") is SklearnModelArtifact
+    assert get_plugin_manager().registry.get(Kind.ARTIFACT, "SklearnModelArtifact") is SklearnModelArtifact
     code = ("import sys, bento_artifacts_sklearn.plugin; from bento_artifacts_sklearn import SklearnModelArtifact; "
             "SklearnModelArtifact('m'); print('sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

@@ -44,9 +44,9 @@ def test_entry_point_loads_by_name():
     plugin.register_output_adapters(register=found["outputs"].append)
     assert found == {"artifacts": [TensorflowSavedModelArtifact, KerasModelArtifact], "inputs": [TfTensorInput],
                      "outputs": [TfTensorOutput]}
-    registry = bento.plugins.get_registry()
-    assert registry.get("artifact", "KerasModelArtifact") is KerasModelArtifact
-    assert registry.get("input adapter", "TfTensorInput") is TfTensorInput
+    registry = bento.plugins.default_manager().registry
+    assert registry.get(bento.plugins.Kind.ARTIFACT, "KerasModelArtifact") is KerasModelArtifact
+    assert registry.get(bento.plugins.Kind.INPUT_ADAPTER, "TfTensorInput") is TfTensorInput
 
 
 def test_plugin_discovery_does_not_import_tensorflow():
@@ -54,8 +54,8 @@ def test_plugin_discovery_does_not_import_tensorflow():
         import json, sys, time
         start = time.perf_counter()
         import bento_artifacts_tensorflow
-        from bento.plugins import get_registry
-        names = get_registry().names("artifact")
+        from bento.plugins import Kind, default_manager
+        names = default_manager().registry.names(Kind.ARTIFACT)
         print(json.dumps({"seconds": time.perf_counter() - start, "has_keras_artifact": "KerasModelArtifact" in names,
                           "heavy": [m for m in ("tensorflow", "keras", "numpy") if m in sys.modules]}))
     """)
@@ -71,9 +71,9 @@ def test_without_tensorflow_the_plugin_loads_and_using_it_says_what_to_install(k
     code = HIDE_TENSORFLOW + textwrap.dedent(f"""
         import json
         import bento
-        from bento.plugins import get_registry
+        from bento.plugins import Kind, default_manager
         from bento_artifacts_tensorflow import KerasModelArtifact, TensorflowSavedModelArtifact
-        out = {{"registered": "TfTensorInput" in get_registry().names("input adapter")}}
+        out = {{"registered": "TfTensorInput" in default_manager().registry.names(Kind.INPUT_ADAPTER)}}
         for key, attempt in [("load", lambda: bento.load({bundle!r})),
                              ("pack_keras", lambda: KerasModelArtifact("m").pack(object())),
                              ("pack_savedmodel", lambda: TensorflowSavedModelArtifact("m").pack("/tmp"))]:

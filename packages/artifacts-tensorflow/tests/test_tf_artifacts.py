@@ -20,7 +20,7 @@ import yaml
 import bento
 from bento.adapters import HTTPRequest
 from bento.bundle.manifest import write_manifest
-from bento.bundle.reader import ORIGIN_FILE
+from bento.bundle.layout import ORIGIN_FILE
 from bento.exceptions import APIError, BundleError, InvalidArgument
 from bento_artifacts_tensorflow import KerasModelArtifact, ServedModel, TensorflowSavedModelArtifact
 

@@ -44,7 +44,7 @@ def test_entry_point_loads_by_name():
     registered = []
     plugin.register_artifacts(register=registered.append)
     assert registered == [XgboostModelArtifact]
-    assert bento.plugins.get_registry().get("artifact", "XgboostModelArtifact") is XgboostModelArtifact
+    assert bento.plugins.default_manager().registry.get(bento.plugins.Kind.ARTIFACT, "XgboostModelArtifact") is XgboostModelArtifact
 
 
 def test_import_does_not_import_xgboost():
@@ -112,7 +112,7 @@ def test_packing_an_sklearn_model_of_another_library_is_rejected(iris):
 def test_bundle_round_trip_records_kind_and_loads_without_trust(models, iris, tmp_path):
     from xgb_services import XgbIris
 
-    from bento.bundle.reader import ORIGIN_FILE
+    from bento.bundle.layout import ORIGIN_FILE
 
     X, _ = iris
     svc = XgbIris()

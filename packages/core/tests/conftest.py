@@ -1,4 +1,4 @@
-"""Each test gets its own BENTO_HOME and a plugin manager that also knows the toy adapters."""
+"""Each test gets its own BENTO_HOME; the process' plugin manager also knows the toy adapters."""
 from __future__ import annotations
 
 import os
@@ -10,23 +10,20 @@ SVCMODS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "svcmods")
 if SVCMODS not in sys.path:
     sys.path.insert(0, SVCMODS)
 
+from bento.testing import bento_home  # noqa: E402,F401  (autouse)
 
-@pytest.fixture(autouse=True)
-def bento_home(tmp_path, monkeypatch):
+
+@pytest.fixture(scope="session", autouse=True)
+def toy_plugins():
+    """The toy adapters as a plugin of the process' manager, as a library user would add one."""
     import toy_adapters
 
-    from bento import config, plugins
+    from bento.plugins import default_manager
 
-    home = tmp_path / "bento_home"
-    monkeypatch.setenv("BENTO_HOME", str(home))
-    pm = plugins.get_plugin_manager()
+    pm = default_manager()
     if not pm.is_registered(toy_adapters):
         pm.register(toy_adapters, name="toy_adapters")
-    plugins.set_plugin_manager(pm)
-    config.reset_config()
-    yield home
-    plugins.set_plugin_manager(None)
-    config.reset_config()
+    return pm
 
 
 @pytest.fixture

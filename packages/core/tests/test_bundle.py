@@ -90,7 +90,7 @@ def test_load_roundtrip_in_process(toy, tmp_path):
 def test_load_in_a_fresh_process_uses_the_bundle_copy(toy, tmp_path):
     path = toy.save_to_dir(str(tmp_path / "b"))
     code = ("import bento, toy_adapters; from bento import plugins\n"
-            "pm = plugins.get_plugin_manager(); pm.register(toy_adapters); plugins.set_plugin_manager(pm)\n"
+            "plugins.default_manager().register(toy_adapters)\n"
             f"svc = bento.load({path!r}); print(svc.double(5), svc.artifacts.table['b'])\n"
             "import toy_service; print(toy_service.__file__)")
     env = {**os.environ, "PYTHONPATH": SVCMODS}
@@ -129,14 +129,17 @@ def test_missing_artifact_plugin_names_the_pip_package(toy, tmp_path):
     path = toy.save_to_dir(str(tmp_path / "b"))
     pm = plugins.get_plugin_manager(load_entrypoints=False)  # as if no artifact plugin were installed
     pm.register(toy_adapters)
-    plugins.set_plugin_manager(pm)
-    _rewrite_meta(path, lambda m: m["artifacts"][0].update(type="XgboostModelArtifact", plugin="", plugin_version=""))
+    _rewrite_meta(path, lambda m: m["artifacts"][0].update(type="XgboostModelArtifact",
+                                                           plugin="bento-artifacts-xgboost", plugin_version="0.1.0"))
     with pytest.raises(MissingPlugin, match="artifact type 'XgboostModelArtifact' is provided by no installed plugin: "
-                                            "pip install bento-artifacts-xgboost"):
-        bento.load(path)
+                                            "pip install bento-artifacts-xgboost==0.1.0"):
+        bento.load(path, plugins=pm)
     _rewrite_meta(path, lambda m: m["artifacts"][0].update(type="FancyArtifact", plugin="fancy-bento", plugin_version="1.2"))
     with pytest.raises(MissingPlugin, match="pip install fancy-bento==1.2"):
-        bento.load(path)
+        bento.load(path, plugins=pm)
+    _rewrite_meta(path, lambda m: m["artifacts"][0].update(plugin="", plugin_version=""))  # a hand-written bundle
+    with pytest.raises(MissingPlugin, match="artifact type 'FancyArtifact' is provided by no installed plugin$"):
+        bento.load(path, plugins=pm)
 
 
 def _rewrite_meta(path, change):
@@ -160,7 +163,7 @@ def test_class_in_main_cannot_be_saved(tmp_path):
     script = tmp_path / "train.py"
     script.write_text("from bento import BentoService, api\nfrom toy_adapters import ToyJsonInput\n"
                       "import toy_adapters; from bento import plugins\n"
-                      "pm = plugins.get_plugin_manager(); pm.register(toy_adapters); plugins.set_plugin_manager(pm)\n"
+                      "plugins.default_manager().register(toy_adapters)\n"
                       "class Main(BentoService):\n    @api(input=ToyJsonInput())\n    def f(self, x):\n        return x\n"
                       f"Main().save_to_dir({str(tmp_path / 'b')!r})\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,

@@ -110,9 +110,6 @@ def test_retrieve_never_overwrites(run, saved, tmp_path):
 def test_config_set_get_unset_view(run, bento_home):
     assert run("config", "set", "run.batch_size=123").exit_code == 0
     assert "batch_size = 123" in (bento_home / "config.toml").read_text()
-    from bento.config import reset_config
-
-    reset_config()
     assert run("config", "get", "run.batch_size").output.strip() == "123"
     view = json.loads(run("config", "view", "-o", "json").output)
     assert view["run"]["batch_size"] == 123
@@ -126,16 +123,30 @@ def test_config_set_get_unset_view(run, bento_home):
 def test_plugins_lists_builtins_with_hooks(run):
     rows = json.loads(run("plugins", "-o", "json").output)
     by_name = {r["name"]: r for r in rows}
-    assert by_name["bento.artifacts.plugin"]["distribution"] == "bento-core"
-    assert "register_artifacts" in by_name["bento.artifacts.plugin"]["hooks"]
-    assert "artifact:PickleArtifact" in by_name["bento.artifacts.plugin"]["provides"]
+    assert by_name["bento.artifacts.builtin"]["distribution"] == "bento-core"
+    assert "register_artifacts" in by_name["bento.artifacts.builtin"]["hooks"]
+    assert "artifact:PickleArtifact" in by_name["bento.artifacts.builtin"]["provides"]
+    assert "register_output_adapters" in by_name["bento.default_output"]["hooks"]
 
 
-def test_plugin_commands_name_their_pip_package():
+def test_core_alone_has_a_default_output():
+    from bento.plugins import Kind, get_plugin_manager
+
+    registry = get_plugin_manager(load_entrypoints=False).registry
+    assert registry.by_plugin()["bento.default_output"] == ["output_adapter:DefaultOutput"]
+    assert registry.provider(Kind.OUTPUT_ADAPTER, registry.get(Kind.OUTPUT_ADAPTER, "DefaultOutput")).distribution == \
+        "bento-core"
+
+
+@pytest.mark.parametrize("command, dist", [("serve", "bento-server"), ("deployment", "bento-deploy"),
+                                           ("push", "bento-yatai"), ("spark-run", "bento-spark")])
+def test_plugin_commands_name_their_pip_package(command, dist):
+    from click.testing import CliRunner
+
+    from bento.cli import make_cli
     from bento.plugins import get_plugin_manager
 
-    pm = get_plugin_manager()
-    if pm.has_plugin("server"):
-        pm.unregister(name="server")  # what a user without bento-server sees, in every env
-    out = CliRunner().invoke(make_cli(pm), ["serve", "X"], catch_exceptions=False)
-    _one_line_error(out, 1, "'bento serve' is provided by the bento-server plugin: pip install bento-server")
+    cli = make_cli(get_plugin_manager(load_entrypoints=False))  # core alone, whatever is installed here
+    assert f"(needs {dist}: pip install {dist})" in CliRunner().invoke(cli, ["--help"]).output
+    _one_line_error(CliRunner().invoke(cli, [command, "X"]), 1,
+                    f"'bento {command}' is provided by the {dist} plugin: pip install {dist}")

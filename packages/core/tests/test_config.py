@@ -36,7 +36,7 @@ def test_bad_config_names_the_key(pm, file_data, environ, message):
     assert message in str(e.value)
 
 
-def test_plugins_add_sections(pm):
+def test_hook_register_config_sections_adds_a_section(pm):
     import attrs
 
     from bento import hookimpl

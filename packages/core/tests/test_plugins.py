@@ -1,38 +1,27 @@
 """Plugins: entry points, a third-party artifact plugin pip-installed into a venv, broken plugins."""
 import os
+import re
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 from bento.testing import plugin_venv
 
 SVCMODS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "svcmods")
 
-# A complete third-party artifact plugin: pyproject + one module, under 25 lines in all.
-THIRD_PARTY = {
-    "pyproject.toml": """\
-        [project]
-        name = "bento-upper"
-        version = "1.0"
-        [project.entry-points.bento]
-        upper = "bento_upper"
-        """,
-    "bento_upper.py": """\
-        import bento, os
-        class UpperTextArtifact(bento.BentoServiceArtifact):
-            def pack(self, model, metadata=None):
-                self.text = model.upper(); return self
-            def save(self, dst):
-                open(os.path.join(dst, self.name + ".up"), "w").write(self.text)
-            def load(self, src):
-                self.text = open(os.path.join(src, self.name + ".up")).read(); return self
-            def get(self):
-                return self.text
-        @bento.hookimpl
-        def register_artifacts(register):
-            register(UpperTextArtifact)
-        """,
-}
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "plugins.md"
+
+
+def _docs_example() -> dict:
+    """The two files of the artifact plugin shown in docs/plugins.md, as the page shows them."""
+    page = DOCS.read_text(encoding="utf-8")
+    section = page.split("## A complete artifact plugin", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"`([\w.]+)`:\n```\w+\n(.*?)```", section, re.DOTALL)
+    return dict(blocks)
+
+
+THIRD_PARTY = _docs_example()
 
 BROKEN = {
     "pyproject.toml": """\
@@ -65,11 +54,13 @@ def _run(py, args, home, **env):
     return subprocess.run([py, *args], capture_output=True, text=True, env=full_env)
 
 
-def test_third_party_plugin_is_under_25_lines():
-    assert sum(len(textwrap.dedent(t).strip().splitlines()) for t in THIRD_PARTY.values()) < 25
+def test_the_documented_plugin_is_a_module_of_under_15_lines():
+    assert sorted(THIRD_PARTY) == ["bento_upper.py", "pyproject.toml"]
+    assert len(THIRD_PARTY["bento_upper.py"].strip().splitlines()) < 15
+    assert len(THIRD_PARTY["pyproject.toml"].strip().splitlines()) <= 5
 
 
-def test_third_party_artifact_packs_saves_and_loads(venv, tmp_path):
+def test_hook_register_artifacts_of_a_pip_installed_plugin(venv, tmp_path):
     (tmp_path / "upsvc.py").write_text(textwrap.dedent("""\
         from bento import BentoService, api, artifacts
         from bento_upper import UpperTextArtifact
@@ -80,8 +71,7 @@ def test_third_party_artifact_packs_saves_and_loads(venv, tmp_path):
             def greet(self, name):
                 return self.artifacts.greeting + " " + name
         """))
-    register = ("import toy_adapters; from bento import plugins; pm = plugins.get_plugin_manager(); "
-                "pm.register(toy_adapters); plugins.set_plugin_manager(pm); ")
+    register = "import toy_adapters; from bento import plugins; plugins.default_manager().register(toy_adapters); "
     save = register + ("import sys; sys.path.insert(0, %r); from upsvc import UpSvc; s = UpSvc(); "
                        "s.pack('greeting', 'hello'); print(s.save())" % str(tmp_path))
     out = _run(venv, ["-W", "ignore", "-c", save], tmp_path / "home")

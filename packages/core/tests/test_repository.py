@@ -6,12 +6,19 @@ import pytest
 import bento
 from bento.exceptions import AlreadyExists, InvalidArgument, NotFound
 from bento.labels import parse_selector
+from bento.config import load_config
+from bento.plugins import default_manager
 from bento.repository import get_repository
 
 
 def _save(toy, **labels):
     toy.pack("table", {"n": len(labels)})
     return toy.save(labels=labels)
+
+
+def _repository():
+    pm = default_manager()
+    return get_repository(pm, load_config(pm))
 
 
 def test_save_goes_to_bento_home_repository(toy, bento_home):
@@ -24,7 +31,7 @@ def test_save_goes_to_bento_home_repository(toy, bento_home):
 def test_latest_list_order_and_selectors(toy):
     first = _save(toy, stage="dev")
     second = _save(toy, stage="prod", team="ml")
-    repo = get_repository()
+    repo = _repository()
     assert [b.location for b in repo.list("ToyService")] == [second, first]
     assert repo.get("ToyService:latest").location == second
     assert repo.get("ToyService").location == second
@@ -49,15 +56,15 @@ def test_unknown_tag_and_bad_tag(toy):
     with pytest.raises(InvalidArgument, match="invalid version"):
         bento.load("ToyService:../../etc")
     with pytest.raises(InvalidArgument, match="invalid bundle name"):
-        get_repository().get("a/b:1")
+        _repository().get("a/b:1")
 
 
 def test_delete_removes_the_bundle(toy):
     path = toy.save()
-    info = get_repository().delete(f"ToyService:{toy.version}")
+    info = _repository().delete(f"ToyService:{toy.version}")
     assert info.location == path and not os.path.exists(path)
     with pytest.raises(NotFound):
-        get_repository().get(f"ToyService:{toy.version}")
+        _repository().get(f"ToyService:{toy.version}")
 
 
 def test_interrupted_save_leaves_nothing_visible(toy, bento_home, monkeypatch):
@@ -69,5 +76,5 @@ def test_interrupted_save_leaves_nothing_visible(toy, bento_home, monkeypatch):
     monkeypatch.setattr(writer, "write_manifest", crash)
     with pytest.raises(OSError, match="disk full"):
         toy.save()
-    assert get_repository().list() == []
+    assert _repository().list() == []
     assert not any((bento_home / "repository" / ".staging").iterdir())

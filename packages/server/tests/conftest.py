@@ -1,4 +1,6 @@
-"""Fixtures: tiny iris services (real bento_adapters + scikit-learn), servers on 127.0.0.1."""
+"""Fixtures: tiny iris services (real bento_adapters + scikit-learn), their Falcon app in this
+process (falcon.testing.TestClient, no socket) and servers on 127.0.0.1 (for what only a real
+server shows)."""
 from __future__ import annotations
 
 import os
@@ -9,10 +11,12 @@ import sys
 import textwrap
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
+import attrs
 import pytest
 import requests
+from falcon.testing import TestClient
 
 SERVICES = '''
 import os
@@ -163,16 +167,56 @@ def quirks_bundle(quirks_service, tmp_path_factory):
     return quirks_service.save_to_dir(str(tmp_path_factory.mktemp("bundle") / "SrvQuirks"))
 
 
+# SrvQuirks' settings in both tiers: /hang outlives a short timeout; refusals are answered at once.
+QUIRKS_SETTINGS = {"timeout": 1.5, "refusal_delay": 0}
+
+
+def _configs(settings: dict) -> tuple:
+    """ServerConfig and BatchingConfig from one dict of [server] and [batching] keys."""
+    from bento_server.config import BatchingConfig, ServerConfig
+
+    batching_keys = attrs.fields_dict(BatchingConfig).keys()
+    return (ServerConfig(**{k: v for k, v in settings.items() if k not in batching_keys}),
+            BatchingConfig(**{k: v for k, v in settings.items() if k in batching_keys}))
+
+
+@contextmanager
+def _app_client(service, **settings) -> Iterator[TestClient]:
+    """The service's Falcon app in this process, without a socket; settings as for dev_server."""
+    from bento_server.app import BentoApp
+
+    app = BentoApp(service, *_configs(settings))
+    try:
+        yield TestClient(app.wsgi)
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def app_client():
+    """Context manager factory: `with app_client(service, timeout=1) as client: client.simulate_get(...)`."""
+    return _app_client
+
+
+@pytest.fixture(scope="module")
+def iris_client(static_service):
+    """SrvIris (with its web UI) in process, default settings."""
+    with _app_client(static_service) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def quirks_client(quirks_service):
+    with _app_client(quirks_service, **QUIRKS_SETTINGS) as client:
+        yield client
+
+
 @contextmanager
 def _dev_server(service, **settings) -> Iterator[str]:
     """The service on a free loopback port in this process; settings are [server]/[batching] keys."""
-    from bento_server.config import BatchingConfig, ServerConfig
-    from bento_server.serve import DevServer
+    from bento_server.lifecycle import DevServer
 
-    batching_keys = {"enabled", "mb_max_batch_size", "mb_max_latency", "max_queue_size"}
-    server = ServerConfig(**{k: v for k, v in settings.items() if k not in batching_keys})
-    batching = BatchingConfig(**{k: v for k, v in settings.items() if k in batching_keys})
-    handle = DevServer(service, "127.0.0.1", 0, server, batching)
+    handle = DevServer(service, "127.0.0.1", 0, *_configs(settings))
     try:
         yield handle.url
     finally:
@@ -194,7 +238,7 @@ def iris_url(static_service):
 
 @pytest.fixture(scope="module")
 def quirks_url(quirks_service):
-    with _dev_server(quirks_service, timeout=1.5, refusal_delay=0) as url:
+    with _dev_server(quirks_service, **QUIRKS_SETTINGS) as url:
         yield url
 
 
@@ -274,3 +318,21 @@ def _post_json(url: str, value, **kwargs) -> requests.Response:
 def post_json():
     """`post_json(url, value, headers={...})`: a JSON POST with requests."""
     return _post_json
+
+
+def _assert_error(r: Any, status: int, *words: str) -> str:
+    """`r` (from requests or falcon.testing) is the server's JSON error with `status`, the response's
+    request id and `words` in its message, and no traceback; returns the message."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json() if callable(r.json) else r.json
+    assert body["request_id"] == r.headers["X-Request-Id"]
+    for word in words:
+        assert word in body["error"], body["error"]
+    assert "Traceback" not in body["error"]
+    return body["error"]
+
+
+@pytest.fixture(scope="session")
+def assert_error():
+    return _assert_error

@@ -1,127 +1,173 @@
-"""The waitress server as bento fits it: how it takes new connections, and when a request arrived."""
+"""What only a real server on 127.0.0.1 shows: concurrent clients, body limits on the wire,
+malformed HTTP, clients that lie, trickle or leave, and the dev server's start and stop."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
-from bento_server import server as http
-from bento_server.config import ServerConfig
-from bento_server.resources import ARRIVED_KEY
-
-
-def _hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
-    return [b"ok"]
+ROWS = [[5.1, 3.5, 1.4, 0.2]]
+TWO_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+LIMIT = 4096
 
 
-@pytest.fixture
-def make_server():
-    """HTTPServers on real loopback sockets whose main loop the test drives itself."""
-    made: list = []
-
-    def make(app=_hello, **settings) -> tuple:
-        sock = http.bind_socket("127.0.0.1", 0, backlog=128)
-        server = http.HTTPServer(app, sock, ServerConfig(threads=2, connection_limit=100, **settings))
-        made.append((server, []))
-        return made[-1]
-
-    yield make
-    for server, clients in made:
-        for client in clients:
-            client.close()
-        if server._listening:  # the test did not run (and so shut down) the main loop
-            server._shutdown(keep_listener=False)
+@pytest.fixture(scope="module")
+def url(iris_service, dev_server):
+    with dev_server(iris_service, max_request_size=LIMIT, channel_timeout=1.0) as url:
+        yield url
 
 
-@pytest.fixture
-def fitted(make_server):
-    return make_server()
+def post(url, body, ctype="application/json", **headers):
+    return requests.post(url, data=body, headers={"Content-Type": ctype, **headers}, timeout=30)
 
 
-def _connect(server, clients: list, n: int) -> None:
-    for _ in range(n):
-        clients.append(socket.create_connection(server.server.socket.getsockname()))  # queued in the backlog
+def raw(url: str, payload: bytes, read: bool = True, timeout: float = 10) -> bytes:
+    host, port = url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(payload)
+        if not read:
+            return b""
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
 
 
-def _response(client: socket.socket) -> bytes:
-    """One whole response of _hello (it may arrive in several segments)."""
-    data = b""
-    while not data.endswith(b"\r\n\r\nok"):
-        chunk = client.recv(1024)
-        if not chunk:
-            break
-        data += chunk
-    return data
+def test_concurrent_requests_of_many_rows_each_get_their_own_rows(iris_url, post_json):
+    """Micro-batched together, every request still gets exactly its N results, in order."""
+    bodies = [TWO_ROWS * (i % 4 + 1) for i in range(40)]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda b: post_json(iris_url + "/predict", b).json(), bodies))
+    assert answers == [[0, 2] * (i % 4 + 1) for i in range(40)]
 
 
-def _connections(server) -> int:
-    return len(server._channels())
+def test_hook_start_dev_server_through_the_service(iris_service, post_json):
+    """BentoService.start_dev_server() reaches this plugin through the hook."""
+    handle = iris_service.start_dev_server(port=0)
+    try:
+        assert handle.url.startswith("http://127.0.0.1:")
+        assert post_json(handle.url + "/predict", TWO_ROWS).json() == [0, 2]
+    finally:
+        iris_service.stop_dev_server()
+    try:
+        requests.get(handle.url + "/healthz", timeout=1)
+        raise AssertionError("server still answers after stop")
+    except requests.ConnectionError:
+        pass
 
 
-def test_one_wake_up_accepts_a_burst_of_pending_connections(fitted):
-    server, clients = fitted
-    _connect(server, clients, http._ACCEPT_BURST + 8)
-    server.server.handle_accept()
-    assert _connections(server) == http._ACCEPT_BURST  # waitress alone takes one per wake-up
-    server.server.handle_accept()
-    assert _connections(server) == http._ACCEPT_BURST + 8
-    server.server.handle_accept()  # nothing pending: returns at once
-    assert _connections(server) == http._ACCEPT_BURST + 8
+def test_body_over_the_limit_with_content_length(url, assert_error):
+    """Refused by the transport (waitress' max_body) before the body is buffered."""
+    assert_error(post(url + "/predict", b"[" + b" " * LIMIT + b"]"), 413, "exceeds max_body")
 
 
-def test_a_burst_stops_at_the_connection_limit_and_every_accepted_connection_is_served(fitted):
-    server, clients = fitted
-    limit = server.server.adj.connection_limit
-    already = len(server.map)  # the listener and the wake-up trigger count too
-    _connect(server, clients, limit - already + 5)
-    while len(server.map) < limit:
-        before = len(server.map)
-        server.server.handle_accept()
-        assert len(server.map) > before
-    server.server.handle_accept()
-    assert len(server.map) == limit
-    runner = threading.Thread(target=server.run, daemon=True)
-    runner.start()
-    served = 0
-    for client in clients[: limit - already]:
-        client.settimeout(10)
-        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        served += _response(client).startswith(b"HTTP/1.1 200 OK")
-    assert served == limit - already
-    server.stop()
-    runner.join(10)
+def test_body_over_the_limit_chunked(url, assert_error):
+    def chunks():
+        for _ in range(10):
+            yield b" " * 1000
+
+    assert_error(requests.post(url + "/predict", data=chunks(), headers={"Content-Type": "application/json"}),
+                 413, "exceeds max_body")
 
 
-def test_workers_sharing_the_socket_take_one_connection_per_wake_up(make_server):
-    """So that the kernel's wake-ups spread a burst of connections over the workers."""
-    server, clients = make_server(workers=2)
-    _connect(server, clients, 3)
-    server.server.handle_accept()
-    assert _connections(server) == 1
+def test_chunked_body_within_the_limit_is_served(url):
+    def chunks():
+        yield b"[[5.1, 3.5,"
+        yield b" 1.4, 0.2]]"
+
+    r = requests.post(url + "/predict", data=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json() == [0]
 
 
-def test_a_request_arrives_when_the_kernel_received_it_not_when_the_server_read_it(make_server):
-    """Deadlines count from arrival: time a request waited unread in its socket is counted."""
-    seen: dict = {}
+def test_content_length_larger_than_the_body_times_out_the_connection(url):
+    """The server waits for bytes that never come, then closes the connection (channel_timeout);
+    meanwhile everything else is served."""
+    started = time.monotonic()
+    done = {}
 
-    def app(environ, start_response):
-        seen.update(arrived=environ[ARRIVED_KEY], handled=time.time())
-        return _hello(environ, start_response)
+    def liar():
+        done["reply"] = raw(url, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: 1000\r\n\r\n[[5.1", timeout=15)
+        done["after"] = time.monotonic() - started
 
-    server, clients = make_server(app)
-    _connect(server, clients, 1)
-    server.server.handle_accept()
-    sent = time.time()
-    clients[0].sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    time.sleep(0.3)  # the main loop is not running: the request waits in the socket
-    runner = threading.Thread(target=server.run, daemon=True)
-    runner.start()
-    clients[0].settimeout(10)
-    assert _response(clients[0]).startswith(b"HTTP/1.1 200 OK")
-    server.stop()
-    runner.join(10)
-    assert seen["handled"] - sent >= 0.3
-    assert sent - 0.05 <= seen["arrived"] <= sent + 0.05
+    t = threading.Thread(target=liar)
+    t.start()
+    assert requests.get(url + "/healthz", timeout=30).status_code == 200
+    assert post(url + "/predict", json.dumps(ROWS)).status_code == 200
+    t.join(20)
+    assert done["reply"] == b"" and done["after"] < 10
+
+
+def test_content_length_smaller_than_the_body(url):
+    """The first request gets its answer; the rest of the bytes are a malformed next request."""
+    body = json.dumps(ROWS).encode()
+    reply = raw(url, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%sGARBAGE GARBAGE\r\n\r\n" % (len(body), body), timeout=5)
+    first, second = reply.split(b"HTTP/1.", 2)[1:]
+    assert first.startswith(b"1 200") and first.endswith(b"[0]")
+    assert second[2:3] == b"4" and b"application/json" in second and b'"request_id"' in second
+
+
+def test_malformed_http_gets_json_400(url):
+    reply = raw(url, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n", timeout=5)
+    assert reply.startswith(b"HTTP/1.1 400") and b"application/json" in reply and b'"error"' in reply
+
+
+def test_client_that_disconnects_mid_batch(quirks_url, post_json):
+    url = quirks_url + "/echo"
+    blocker = threading.Thread(target=post_json, args=(url, {"sleep": 0.5}))
+    blocker.start()
+    time.sleep(0.1)
+    body = b"123"
+    host, port = quirks_url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        time.sleep(0.15)  # queued behind the blocker by now; then the client goes away unanswered
+    blocker.join()
+    assert post_json(url, 8).json() == 8
+    metrics = requests.get(quirks_url + "/metrics").text
+    assert 'bento_rejections_total{api="echo",reason="disconnected"} 1.0' in metrics
+
+
+def test_slowloris_connections_do_not_stop_healthz(url):
+    host, port = url.split("//")[1].split(":")
+    socks = []
+    for _ in range(40):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    try:
+        for _ in range(6):  # a header line every 0.4 s keeps the channel "active"
+            started = time.monotonic()
+            assert requests.get(url + "/healthz", timeout=2).status_code == 200
+            assert time.monotonic() - started < 0.5
+            for s in socks:
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+            time.sleep(0.4)
+        # channel_timeout=1 s: the trickling connections are closed although they never went idle
+        closed = 0
+        for s in socks:
+            s.settimeout(2)
+            try:
+                closed += s.recv(1) == b""
+            except (ConnectionResetError, socket.timeout):
+                closed += 1
+        assert closed == len(socks)
+    finally:
+        for s in socks:
+            s.close()

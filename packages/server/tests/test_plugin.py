@@ -8,17 +8,17 @@ import pytest
 
 
 def test_entry_point_loads_the_plugin():
-    from bento.plugins import get_plugin_manager, plugin_infos
+    from bento.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
-    info = {i.name: i for i in plugin_infos(pm)}["server"]
+    info = {i.name: i for i in pm.infos}["server"]
     assert info.distribution == "bento-server" and info.module == "bento_server.plugin"
     hooks = {h.name for h in pm.get_hookcallers(pm.get_plugin("server"))}
     assert hooks == {"register_commands", "register_config_sections", "start_dev_server"}
 
 
 def test_importing_the_plugin_and_building_the_cli_stays_cheap():
-    code = ("import sys; from bento.cli.base import make_cli; make_cli(); "
+    code = ("import sys; from bento.cli import make_cli; make_cli(); "
             "heavy = [m for m in ('falcon', 'waitress', 'prometheus_client', 'pandas') if m in sys.modules]; "
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -42,7 +42,7 @@ def test_config_sections_from_environment():
 
 
 def test_serve_help_lists_every_flag():
-    from bento.cli.base import make_cli
+    from bento.cli import make_cli
     from click.testing import CliRunner
 
     out = CliRunner().invoke(make_cli(), ["serve", "--help"]).output

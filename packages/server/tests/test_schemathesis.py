@@ -5,7 +5,7 @@ import shutil
 import subprocess
 
 import pytest
-import requests
+
 
 def test_schemathesis_finds_no_server_error(iris_service, dev_server, tmp_path):
     schemathesis = shutil.which("schemathesis")
@@ -18,7 +18,3 @@ def test_schemathesis_finds_no_server_error(iris_service, dev_server, tmp_path):
             capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
-
-def test_csv_with_a_bare_carriage_return_is_400(iris_url):
-    r = requests.post(iris_url + "/predict", data="a\rb,c\n1,2\n", headers={"Content-Type": "text/csv"})
-    assert r.status_code == 400

@@ -47,11 +47,10 @@ def test_a_bundle_that_cannot_be_found_is_one_line_and_exit_1(serve_process, tmp
 
 def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     """Precedence of SPEC §8, through the real `bento` CLI and the core config loader."""
-    from bento.cli.base import make_cli
-    from bento.config import reset_config
+    from bento.cli import make_cli
     from bento.plugins import get_plugin_manager
 
-    import bento_server.serve as serve_module
+    import bento_server.lifecycle as lifecycle
 
     (tmp_path / "config.toml").write_text("[server]\nport = 7000\nthreads = 3\ntimeout = 9\n"
                                           "[batching]\nmb_max_latency = 111\n")
@@ -59,9 +58,8 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("BENTO_SERVER_THREADS", "5")
     monkeypatch.setenv("BENTO_BATCHING_MB_MAX_LATENCY", "222")
     seen = {}
-    monkeypatch.setattr(serve_module, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
+    monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
     result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch"])
-    reset_config(None)
     assert result.exit_code == 0, result.output
     server, batching = seen["server"], seen["batching"]
     assert (server.port, server.threads, server.timeout, server.host) == (7000, 7, 9.0, "127.0.0.1")

@@ -19,19 +19,14 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def bento_home(tmp_path_factory):
-    from bento import config, plugins
-
     home = tmp_path_factory.mktemp("bento_home")
     old = os.environ.get("BENTO_HOME")
     os.environ["BENTO_HOME"] = str(home)
-    plugins.set_plugin_manager(None)
-    config.reset_config()
     yield home
     if old is None:
         os.environ.pop("BENTO_HOME", None)
     else:
         os.environ["BENTO_HOME"] = old
-    config.reset_config()
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def _read_parts(directory: str, fmt: str) -> pd.DataFrame:
 
 
 def _spark_run(*args: str):
-    from bento.cli.base import make_cli
+    from bento.cli import make_cli
 
     return CliRunner().invoke(make_cli(), ["spark-run", *args])
 

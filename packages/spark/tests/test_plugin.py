@@ -21,7 +21,7 @@ def test_importing_the_plugin_does_not_import_pyspark_or_pandas():
 
 
 def test_bento_lists_spark_run(bento_home):
-    from bento.cli.base import make_cli
+    from bento.cli import make_cli
     from click.testing import CliRunner
 
     result = CliRunner().invoke(make_cli(), ["--help"])

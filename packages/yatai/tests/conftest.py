@@ -30,8 +30,6 @@ import seaweed_service  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def bento_home(tmp_path, monkeypatch):
-    from bento import config, plugins
-
     for var in list(os.environ):
         if var.startswith("BENTO_") and var not in ("BENTO_STRICT_PLUGINS",):
             monkeypatch.delenv(var)
@@ -39,8 +37,6 @@ def bento_home(tmp_path, monkeypatch):
     monkeypatch.setenv("BENTO_HOME", str(home))
     _use_plugins()
     yield home
-    plugins.set_plugin_manager(None)
-    config.reset_config()
 
 
 @pytest.fixture(scope="session")
@@ -78,17 +74,13 @@ def yc(yatai):
 @pytest.fixture(scope="session")
 def template_bundle(tmp_path_factory):
     """One real bundle written by core; the factory below copies and renames it."""
-    from bento import config, plugins
     from yatai_svcs import YataiToy
 
     _use_plugins()
     svc = YataiToy()
     svc.pack("table", {"a": 1, "b": 2}, metadata={"accuracy": 0.97})
     svc.pack("blob", b"")
-    path = svc.save_to_dir(str(tmp_path_factory.mktemp("template") / "bundle"), labels={"framework": "toy"})
-    plugins.set_plugin_manager(None)
-    config.reset_config()
-    return path
+    return svc.save_to_dir(str(tmp_path_factory.mktemp("template") / "bundle"), labels={"framework": "toy"})
 
 
 @pytest.fixture

@@ -54,10 +54,7 @@ def test_writes_need_a_write_token(secured, make_bundle):
 
 
 def test_token_comes_from_config(secured, make_bundle, monkeypatch):
-    from bento import config
-
     monkeypatch.setenv("BENTO_YATAI_TOKEN", "writer-secret")
-    config.reset_config()
     with get_yatai_client(secured.address) as yc:
         assert yc.repository.push(make_bundle("Iris")).name == "Iris"
 
@@ -96,8 +93,6 @@ def cert(tmp_path):
 
 
 def test_tls(local_backend, cert, make_bundle, monkeypatch):
-    from bento import config
-
     ca, chain, key = cert
     server = start_server(local_backend, tls_cert=chain, tls_key=key)
     try:
@@ -109,7 +104,6 @@ def test_tls(local_backend, cert, make_bundle, monkeypatch):
             with pytest.raises(Unavailable):
                 plaintext.repository.list()
         monkeypatch.setenv("BENTO_YATAI_TLS_CA_CERT", ca)
-        config.reset_config()
         with get_yatai_client(server.address) as yc:
             tag = yc.repository.push(make_bundle("Iris")).tag
             assert yc.repository.get(tag).tag == tag

@@ -55,7 +55,7 @@ def test_push_list_get_pull_delete_with_the_cli(server, make_bundle, bento_home,
     assert missing.returncode != 0 and "not found" in missing.stderr
 
 
-def test_configured_url_makes_yatai_the_repository(server, make_bundle):
+def test_hook_repository_backend_is_yatai_when_its_url_is_configured(server, make_bundle):
     env = {"BENTO_YATAI_URL": f"grpc://{server.address}"}
     tag = bento("push", make_bundle("Iris"), env=env).stdout.strip()
     assert tag in bento("list", "-o", "json", env=env).stdout

@@ -24,7 +24,7 @@ def test_import_and_cli_build_stay_cheap():
     assert out.strip() == "[]"
 
 
-def test_real_commands_replace_the_placeholders():
+def test_hook_register_commands_replaces_the_placeholders():
     from bento.cli import make_cli
 
     cli = make_cli()
@@ -34,11 +34,11 @@ def test_real_commands_replace_the_placeholders():
 
 
 def test_yatai_config_section(monkeypatch):
-    from bento import config
+    from bento.config import load_config
+    from bento.plugins import default_manager
 
     monkeypatch.setenv("BENTO_YATAI_URL", "grpcs://registry.example:443")
-    config.reset_config()
-    assert config.get_config().get("yatai.url") == "grpcs://registry.example:443"
+    assert load_config(default_manager()).get("yatai.url") == "grpcs://registry.example:443"
 
 
 class MemoryStore:
@@ -51,11 +51,12 @@ class MemoryPlugin:
         return MemoryStore() if url.startswith("mem://") else None
 
 
-def test_a_plugin_can_add_a_storage_backend(tmp_path):
+def test_hook_yatai_storage_backend_of_a_plugin_added_by_bento_addhooks(tmp_path):
     from bento import plugins
     from bento_yatai.storage import get_storage
     from bento_yatai.storage.local import LocalStorage
 
-    plugins.default_plugin_manager().register(MemoryPlugin())
-    assert isinstance(get_storage("mem://x", {}), MemoryStore)
-    assert isinstance(get_storage(str(tmp_path), {}), LocalStorage)
+    pm = plugins.get_plugin_manager()
+    pm.register(MemoryPlugin())
+    assert isinstance(get_storage("mem://x", {}, pm), MemoryStore)
+    assert isinstance(get_storage(str(tmp_path), {}, pm), LocalStorage)

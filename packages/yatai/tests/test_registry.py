@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import bento
-from bento.bundle.reader import ORIGIN_FILE
+from bento.bundle.layout import ORIGIN_FILE
 from bento.exceptions import AlreadyExists, InvalidArgument, NotFound, UntrustedArtifact
 
 
@@ -102,16 +102,19 @@ def test_update_labels_changes_the_registry_record(yc, make_bundle):
         yc.repository.update_labels(tag, {"bad key!": "x"})
 
 
-def test_save_and_load_through_yatai(yatai, bento_home):
+def test_hook_remote_repository_saves_and_loads_through_yatai(yatai, bento_home):
     from yatai_svcs import YataiToy
 
     svc = YataiToy()
     svc.pack("table", {"hello": "world"})
     svc.pack("blob", b"")
     svc.save(yatai_url=yatai.address)
+    from bento.config import load_config
+    from bento.plugins import default_manager
     from bento.repository import get_repository
 
-    repo = get_repository(yatai.address)
+    pm = default_manager()
+    repo = get_repository(pm, load_config(pm), yatai.address)
     assert [b.tag for b in repo.list()] == [svc.tag]
     loaded = bento.load(repo.fetch(svc.tag), trust_pickle=True)
     assert loaded.lookup("hello") == "world"
@@ -141,11 +144,13 @@ def test_deployment_records(yc, make_bundle):
 
 def test_core_deployment_store_keeps_records_in_yatai(yatai):
     """`bento deployment ...` with --yatai-url (or yatai.url) stores through this plugin."""
-    from bento.deployment.base import Deployment
-    from bento.deployment.store import get_deployment_store
+    from bento.config import load_config
+    from bento.deployer import Deployment
     from bento.labels import parse_selector
+    from bento.plugins import default_manager
 
-    store = get_deployment_store(yatai.address)
+    pm = default_manager()
+    store = pm.hook.deployment_store(config=load_config(pm), url=yatai.address, token=None)
     record = Deployment(name="iris", platform="local", bento="/srv/bundles/iris", labels={"env": "qa"},
                         created_at="2026-01-01T00:00:00+00:00", updated_at="2026-01-01T00:00:00+00:00",
                         options={"port": "5001"}, details={"pid": 7, "log": "/tmp/x.log"})

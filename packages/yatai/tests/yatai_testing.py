@@ -55,12 +55,11 @@ def _free_base(start: int, span: int) -> int:
 def _use_plugins() -> None:
     import yatai_svcs
 
-    from bento import config, plugins
+    from bento.plugins import default_manager
 
-    pm = plugins.get_plugin_manager()
-    pm.register(yatai_svcs, name="yatai_svcs")
-    plugins.set_plugin_manager(pm)
-    config.reset_config()
+    pm = default_manager()
+    if not pm.is_registered(yatai_svcs):
+        pm.register(yatai_svcs, name="yatai_svcs")
 
 
 # ---------------------------------------------------------------- backing services
@@ -149,7 +148,8 @@ class BundleFactory:
         from datetime import datetime, timezone
 
         from bento.bundle.manifest import write_manifest
-        from bento.bundle.metadata import FILE_NAME, BundleMetadata
+        from bento.bundle.layout import METADATA_FILE as FILE_NAME
+        from bento.bundle.metadata import BundleMetadata
         from bento.service import new_version
 
         version = version or new_version()

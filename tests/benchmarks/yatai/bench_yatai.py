@@ -80,9 +80,7 @@ def make_bundle(home: str) -> str:
     import yatai_svcs
     from yatai_svcs import YataiToy
 
-    pm = plugins.get_plugin_manager()
-    pm.register(yatai_svcs, name="yatai_svcs")
-    plugins.set_plugin_manager(pm)
+    plugins.default_manager().register(yatai_svcs, name="yatai_svcs")
     svc = YataiToy()
     svc.pack("table", {"a": 1})
     svc.pack("blob", os.urandom(BUNDLE_BYTES))  # model weights do not compress: the worst case

@@ -11,7 +11,7 @@ from bento.adapters import BaseInputAdapter, CliInput, HTTPRequest
 from bento.exceptions import BadInput, InvalidArgument
 from bento.types import InferenceTask
 
-from .cli import ByteProgress, batch_tasks, errors_about, total_bytes
+from .input_files import ByteProgress, batch_tasks, errors_about, total_bytes
 
 __all__ = ["InputAdapter"]
 

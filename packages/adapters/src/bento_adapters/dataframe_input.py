@@ -10,11 +10,11 @@ from bento.types import InferenceTask
 
 from ._lazy import pandas
 from .base import InputAdapter
-from .cli import ByteProgress, file_format, iter_json_lines, open_decompressed, read_text
 from .form_data import Part, single_part
 from .frames import (ORIENTS, Rows, Shape, build_frame, check_csv_header, rows_from_csv, rows_from_frame,
                      rows_from_json, rows_from_python)
 from .http_body import MULTIPART, UnsupportedContentType, content_charset, decode_text, is_json_type, parse_json
+from .input_files import ByteProgress, file_format, iter_json_lines, open_decompressed, read_text
 
 __all__ = ["DataframeInput"]
 

@@ -10,9 +10,9 @@ from bento.exceptions import BadInput, InvalidArgument
 from bento.types import FileLike, InferenceTask
 
 from .base import InputAdapter
-from .cli import ByteProgress, errors_about, open_input
 from .form_data import parse_form_data, single_part
 from .http_body import MULTIPART, UnsupportedContentType
+from .input_files import ByteProgress, errors_about, open_input
 from .schemas import BINARY, form_files
 
 __all__ = ["FileInput", "MultiFileInput"]

@@ -7,8 +7,8 @@ from bento.adapters import CliInput, HTTPRequest
 from bento.exceptions import BadInput
 
 from .base import InputAdapter
-from .cli import ByteProgress, file_format, iter_json_lines, read_bytes
 from .http_body import parse_json, request_text
+from .input_files import ByteProgress, file_format, iter_json_lines, read_bytes
 
 __all__ = ["JsonInput"]
 

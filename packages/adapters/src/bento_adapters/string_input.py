@@ -4,8 +4,8 @@ from __future__ import annotations
 from bento.adapters import CliInput, HTTPRequest
 
 from .base import InputAdapter
-from .cli import read_text
 from .http_body import request_text
+from .input_files import read_text
 from .schemas import form_files
 
 __all__ = ["StringInput"]

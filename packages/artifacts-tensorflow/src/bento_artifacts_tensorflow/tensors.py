@@ -15,7 +15,7 @@ from bento.adapters import CliInput, HTTPRequest
 from bento.exceptions import APIError, BadInput
 from bento.types import InferenceTask
 from bento_adapters import JsonInput, JsonOutput
-from bento_adapters.cli import ByteProgress
+from bento_adapters.input_files import ByteProgress
 
 from ._lazy import tensorflow
 

@@ -4,13 +4,11 @@ Importing `bento` is cheap: no pandas, numpy, framework or server imports happen
 """
 from __future__ import annotations
 
-from typing import Any
-
+from ._version import __version__
 from .artifacts.base import BentoServiceArtifact
 from .hookspecs import hookimpl
+from .loading import load
 from .service import BentoService, api, artifacts, env, ver, web_static_content
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",
@@ -24,10 +22,3 @@ __all__ = [
     "hookimpl",
     "load",
 ]
-
-
-def load(path_or_tag: str, *, trust_pickle: bool | None = None) -> Any:
-    """Load a saved service from a bundle path or a `NAME[:VERSION|:latest]` tag."""
-    from .bundle.reader import load as _load
-
-    return _load(path_or_tag, trust_pickle=trust_pickle)

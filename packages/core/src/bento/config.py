@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -17,13 +16,14 @@ import cattrs
 
 from .exceptions import ConfigError
 from .hookspecs import hookimpl
+from .plugins import PluginManager
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "bento_home", "config_path", "get_config", "load_config", "reset_config", "parse_value"]
+__all__ = ["Config", "bento_home", "config_path", "load_config", "parse_value"]
 
 
 def bento_home() -> Path:
@@ -132,7 +132,7 @@ def split_key(dotted: str) -> tuple:
     return section, key
 
 
-def section_classes(pm: Any) -> dict:
+def section_classes(pm: PluginManager) -> dict:
     classes: dict[str, type] = {}
 
     def register(name: str, cls: type) -> None:
@@ -163,9 +163,12 @@ def read_file(path: Optional[Path] = None) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
-def load_config(pm: Any, overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
+def load_config(pm: PluginManager, overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 environ: Optional[Mapping[str, str]] = None, file_data: Optional[dict] = None) -> Config:
-    """File, then environment, then `overrides` ({section: {key: value}}), checked and typed."""
+    """File, then environment, then `overrides` ({section: {key: value}}), checked and typed.
+
+    Loaded afresh by each entry point (a CLI command, `bento.load`, `svc.save`) and passed on:
+    reading one small file costs less than keeping a process-wide copy in step with it."""
     classes = section_classes(pm)
     environ = os.environ if environ is None else environ
     data = read_file() if file_data is None else file_data
@@ -195,28 +198,6 @@ def load_config(pm: Any, overrides: Optional[Mapping[str, Mapping[str, Any]]] = 
         except (ValueError, TypeError) as e:
             raise ConfigError(f"invalid configuration in [{section}]: {e}") from None
     return Config(sections)
-
-
-_lock = threading.Lock()
-_cached: Optional[Config] = None
-
-
-def get_config() -> Config:
-    """The process-wide configuration (file + environment), loaded on first use."""
-    global _cached
-    with _lock:
-        if _cached is None:
-            from .plugins import default_plugin_manager
-
-            _cached = load_config(default_plugin_manager())
-        return _cached
-
-
-def reset_config(config: Optional[Config] = None) -> None:
-    """Replace the process-wide configuration (the CLI sets it after applying its flags)."""
-    global _cached
-    with _lock:
-        _cached = config
 
 
 def unstructure(value: Any) -> Any:

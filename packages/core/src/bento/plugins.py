@@ -1,54 +1,53 @@
-"""The plugin manager factory and the registry of artifact, adapter and deployer types.
+"""The plugin manager and the registry of the types plugins provide.
 
-Entry points are loaded one by one so a broken third-party plugin is reported by name and
-skipped instead of taking the CLI down; `BENTO_STRICT_PLUGINS=1` makes it fatal (for CI).
+Built-in plugins are named, not imported (`DEFAULT_PLUGINS`), so this module sits under every
+module that implements a hook. Entry points are loaded one by one: a broken third-party plugin
+is reported by name and skipped instead of taking the CLI down; `BENTO_STRICT_PLUGINS=1` makes
+it fatal (for CI).
 """
 from __future__ import annotations
 
+import enum
+import importlib
 import logging
 import os
 import threading
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .exceptions import InvalidArgument, MissingPlugin, PluginError
 
-__all__ = [
-    "PluginInfo",
-    "BrokenPlugin",
-    "Registry",
-    "get_plugin_manager",
-    "get_registry",
-    "set_plugin_manager",
-    "plugin_infos",
-    "broken_plugins",
-    "KNOWN_PROVIDERS",
-]
+if TYPE_CHECKING:
+    from .deployer import Deployer
+
+__all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "Kind", "PluginInfo", "BrokenPlugin", "PluginManager",
+           "TypeRegistry", "get_plugin_manager", "default_manager"]
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "bento"
 
-# Which pip package provides a well-known type, for "missing plugin" errors when a bundle
-# does not say (bundles record the providing distribution themselves).
-KNOWN_PROVIDERS = {
-    "SklearnModelArtifact": "bento-artifacts-sklearn",
-    "XgboostModelArtifact": "bento-artifacts-xgboost",
-    "TensorflowSavedModelArtifact": "bento-artifacts-tensorflow",
-    "KerasModelArtifact": "bento-artifacts-tensorflow",
-    "TfTensorInput": "bento-artifacts-tensorflow",
-    "TfTensorOutput": "bento-artifacts-tensorflow",
-    **{
-        name: "bento-adapters"
-        for name in (
-            "JsonInput", "StringInput", "DataframeInput", "FileInput", "ImageInput",
-            "MultiFileInput", "MultiImageInput", "JsonOutput", "DataframeOutput", "DefaultOutput",
-        )
-    },
-}
+# Core's own plugins, registered `trylast` where a third party may replace them.
+DEFAULT_PLUGINS = (
+    "bento.config",
+    "bento.artifacts.builtin",
+    "bento.default_output",
+    "bento.repository.local",
+    "bento.cli.commands",
+)
+
+
+class Kind(enum.Enum):
+    """The kinds of types plugins register; the value is how messages name the kind."""
+
+    ARTIFACT = "artifact"
+    INPUT_ADAPTER = "input adapter"
+    OUTPUT_ADAPTER = "output adapter"
+    DEPLOYER = "deployment platform"
 
 
 @attrs.frozen
@@ -63,183 +62,186 @@ class PluginInfo:
 
 @attrs.frozen
 class BrokenPlugin:
+    """An entry point that failed to load, kept so `bento plugins` can show why."""
+
     name: str
     distribution: str
     version: str
     error: str
 
 
-class _State:
-    lock = threading.RLock()
-    pm: Optional[pluggy.PluginManager] = None
-    registry: Optional["Registry"] = None
+@attrs.frozen
+class Provided:
+    """A type in the registry and the plugin that provides it."""
+
+    cls: type
+    plugin: PluginInfo
 
 
-_infos: "dict[int, list[PluginInfo]]" = {}
-_broken: "dict[int, list[BrokenPlugin]]" = {}
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager with what Bento keeps about its plugins: where each came from, which
+    failed to load, and the registry of the types they provide (rebuilt when plugins change)."""
+
+    def __init__(self) -> None:
+        super().__init__("bento")
+        self.add_hookspecs(hookspecs)
+        self.infos: list[PluginInfo] = []
+        self.broken: list[BrokenPlugin] = []
+        self._registry: Optional[TypeRegistry] = None
+        self._lock = threading.Lock()
+
+    def register(self, plugin: Any, name: Optional[str] = None) -> Optional[str]:
+        """Register a plugin; one registered without an entry point is recorded as its module's."""
+        registered = super().register(plugin, name)
+        if registered is not None:
+            if not any(i.name == registered for i in self.infos):
+                module = getattr(plugin, "__name__", type(plugin).__module__)
+                self.infos.append(PluginInfo(registered, "", "", module))
+            self._registry = None
+        return registered
+
+    def unregister(self, plugin: Any = None, name: Optional[str] = None) -> Any:
+        removed = super().unregister(plugin, name)
+        self.infos = [i for i in self.infos if self.has_plugin(i.name)]
+        self._registry = None
+        return removed
+
+    def load_defaults(self) -> None:
+        for dotted in DEFAULT_PLUGINS:
+            module = importlib.import_module(dotted)
+            self.infos.append(PluginInfo(dotted, "bento-core", __version__, dotted))
+            self.register(module, name=dotted)
+
+    def load_entrypoints(self, strict: bool) -> None:
+        """Register every `bento` entry point; a failing one is a warning (an error if `strict`)."""
+        from importlib_metadata import entry_points  # third-party and slow to import: only when loading
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            if self.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except BaseException as e:  # noqa: B902 - a plugin may raise anything, even SystemExit
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                msg = f"{type(e).__name__}: {e}"
+                if strict:
+                    raise PluginError(f"plugin '{ep.name}' ({dist} {version}) failed to load: {msg}") from e
+                log.warning("skipping plugin '%s' (%s %s): %s", ep.name, dist, version, msg)
+                self.broken.append(BrokenPlugin(ep.name, dist, version, msg))
+                continue
+            self.infos.append(PluginInfo(ep.name, dist, version, getattr(plugin, "__name__", repr(plugin))))
+            self.register(plugin, name=ep.name)
+
+    @property
+    def registry(self) -> TypeRegistry:
+        """The types every registered plugin provides, collected on first use."""
+        with self._lock:
+            if self._registry is None:
+                self._registry = TypeRegistry(self)
+            return self._registry
+
+    def info(self, name: str) -> PluginInfo:
+        return next((i for i in self.infos if i.name == name), PluginInfo(name, "", "", ""))
+
+    def hook_names(self, name: str) -> list[str]:
+        """The hooks plugin `name` implements (for `bento plugins`)."""
+        return sorted(h.name for h in self.get_hookcallers(self.get_plugin(name)) or [])
 
 
-def _core_version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-def get_plugin_manager(*, load_entrypoints: bool = True, strict: Optional[bool] = None) -> pluggy.PluginManager:
-    """Build a new plugin manager: specs, built-ins, then every `bento` entry point."""
-    from . import builtins
-
+def get_plugin_manager(*, load_entrypoints: bool = True, strict: Optional[bool] = None) -> PluginManager:
+    """A new plugin manager: specs, built-ins, then every `bento` entry point."""
     if strict is None:
         strict = os.environ.get("BENTO_STRICT_PLUGINS", "") not in ("", "0", "false")
-    pm = pluggy.PluginManager("bento")
-    pm.add_hookspecs(hookspecs)
-    infos: list[PluginInfo] = []
-    broken: list[BrokenPlugin] = []
-    for module in builtins.MODULES:
-        pm.register(module, name=module.__name__)
-        infos.append(PluginInfo(pm.get_name(module), "bento-core", _core_version(), module.__name__))
+    pm = PluginManager()
+    pm.load_defaults()
     if load_entrypoints:
-        _load_entrypoints(pm, infos, broken, strict)
+        pm.load_entrypoints(strict)
     pm.hook.bento_addhooks.call_historic(kwargs={"pluginmanager": pm})
     pm.check_pending()
-    _infos[id(pm)] = infos
-    _broken[id(pm)] = broken
     return pm
 
 
-def _load_entrypoints(pm: pluggy.PluginManager, infos: list, broken: list, strict: bool) -> None:
-    from importlib_metadata import entry_points
+_default: Optional[PluginManager] = None
+_default_lock = threading.Lock()
 
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist else "?"
-        version = ep.dist.version if ep.dist else "?"
-        if pm.has_plugin(ep.name):
-            continue
+
+def default_manager() -> PluginManager:
+    """The process' plugin manager for library calls that are given none (`bento.load`,
+    `BentoService.save`, a service made in a notebook): built on first use, then kept, since
+    the installed plugins do not change while a process runs. Register extra plugins on it with
+    `default_manager().register(module)`."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = get_plugin_manager()
+        return _default
+
+
+class TypeRegistry:
+    """Types contributed by plugins, by kind and name, with the plugin that provides each.
+
+    Filled by calling the registration hooks through pluggy: tryfirst implementations run first
+    and core's trylast built-ins last, and the first registration of a name wins, so a plugin
+    overrides a built-in of the same name. The provider of a type is the plugin whose module
+    defines it, else the plugin whose module shares the type's top-level package.
+    """
+
+    def __init__(self, pm: PluginManager) -> None:
+        self._pm = pm
+        self._types: dict[Kind, dict[str, Provided]] = {kind: {} for kind in Kind}
+        self._modules = {i.module: i for i in pm.infos if i.module}
+        self._packages = {i.module.split(".")[0]: i for i in reversed(pm.infos) if i.module}
+        pm.hook.register_artifacts(register=lambda cls: self._add(Kind.ARTIFACT, cls.__name__, cls))
+        pm.hook.register_input_adapters(register=lambda cls: self._add(Kind.INPUT_ADAPTER, cls.__name__, cls))
+        pm.hook.register_output_adapters(register=lambda cls: self._add(Kind.OUTPUT_ADAPTER, cls.__name__, cls))
+        pm.hook.register_deployers(register=lambda platform, cls: self._add(Kind.DEPLOYER, platform, cls))
+
+    def _owner(self, cls: type) -> PluginInfo:
+        module = cls.__module__
+        top = module.split(".")[0]
+        return self._modules.get(module) or self._packages.get(top) or PluginInfo(top, "", "", module)
+
+    def _add(self, kind: Kind, name: str, cls: type) -> None:
+        known = self._types[kind].get(name)
+        owner = self._owner(cls)
+        if known is None:
+            self._types[kind][name] = Provided(cls, owner)
+        elif known.cls is not cls and owner.distribution != "bento-core":  # core's defaults are meant to yield
+            log.warning("%s '%s' of plugin '%s' is overridden by plugin '%s'", kind.value, name, owner.name,
+                        known.plugin.name)
+
+    def get(self, kind: Kind, name: str, pip_hint: Optional[str] = None) -> type:
+        """The class registered as `name`, or MissingPlugin naming the pip package to install
+        (`pip_hint`: what the bundle recorded as the provider)."""
         try:
-            plugin = ep.load()
-        except BaseException as e:  # noqa: B902 - a plugin may raise anything, even SystemExit
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            msg = f"{type(e).__name__}: {e}"
-            if strict:
-                raise PluginError(f"plugin '{ep.name}' ({dist} {version}) failed to load: {msg}") from e
-            log.warning("skipping plugin '%s' (%s %s): %s", ep.name, dist, version, msg)
-            broken.append(BrokenPlugin(ep.name, dist, version, msg))
-            continue
-        pm.register(plugin, name=ep.name)
-        infos.append(PluginInfo(ep.name, dist, version, getattr(plugin, "__name__", repr(plugin))))
-
-
-def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    return list(_infos.get(id(pm), []))
-
-
-def broken_plugins(pm: pluggy.PluginManager) -> list[BrokenPlugin]:
-    return list(_broken.get(id(pm), []))
-
-
-def set_plugin_manager(pm: Optional[pluggy.PluginManager]) -> None:
-    """Make `pm` the process-wide manager (tests and embedders); None resets to lazy default."""
-    with _State.lock:
-        _State.pm = pm
-        _State.registry = None
-
-
-def default_plugin_manager() -> pluggy.PluginManager:
-    with _State.lock:
-        if _State.pm is None:
-            _State.pm = get_plugin_manager()
-        return _State.pm
-
-
-def get_registry() -> "Registry":
-    """The registry of the process-wide plugin manager, built on first use."""
-    with _State.lock:
-        if _State.registry is None:
-            _State.registry = Registry(default_plugin_manager())
-        return _State.registry
-
-
-class Registry:
-    """Types contributed by plugins, by name, with the plugin that contributed each."""
-
-    KINDS = ("artifact", "input adapter", "output adapter")
-
-    def __init__(self, pm: pluggy.PluginManager) -> None:
-        self.pm = pm
-        self._types: dict[str, dict[str, tuple[type, PluginInfo]]] = {k: {} for k in self.KINDS}
-        self._deployers: dict[str, tuple[type, PluginInfo]] = {}
-        by_name = {i.name: i for i in plugin_infos(pm)}
-        hooks = {
-            "artifact": pm.hook.register_artifacts,
-            "input adapter": pm.hook.register_input_adapters,
-            "output adapter": pm.hook.register_output_adapters,
-        }
-        # get_hookimpls() lists trylast first and tryfirst last: registering in that order lets a
-        # plugin override a built-in (trylast) type of the same name.
-        for kind, hook in hooks.items():
-            for impl in hook.get_hookimpls():
-                info = by_name.get(impl.plugin_name) or PluginInfo(impl.plugin_name, "?", "?", "?")
-                impl.function(register=self._register_type(kind, info))
-        for impl in pm.hook.register_deployers.get_hookimpls():
-            info = by_name.get(impl.plugin_name) or PluginInfo(impl.plugin_name, "?", "?", "?")
-            impl.function(register=self._register_deployer(info))
-
-    def _register_type(self, kind: str, info: PluginInfo) -> Callable[[type], None]:
-        def register(cls: type) -> None:
-            name = cls.__name__
-            known = self._types[kind].get(name)
-            if known and known[0] is not cls:
-                log.warning("%s type '%s' from plugin '%s' overrides plugin '%s'", kind, name, info.name, known[1].name)
-            self._types[kind][name] = (cls, info)
-
-        return register
-
-    def _register_deployer(self, info: PluginInfo) -> Callable[[str, type], None]:
-        def register(platform: str, cls: type) -> None:
-            self._deployers[platform] = (cls, info)
-
-        return register
-
-    def get(self, kind: str, name: str, pip_hint: Optional[str] = None) -> type:
-        """The class registered as `name`, or MissingPlugin naming the pip package to install."""
-        try:
-            return self._types[kind][name][0]
+            return self._types[kind][name].cls
         except KeyError:
-            raise MissingPlugin(kind, name, pip_hint or KNOWN_PROVIDERS.get(name)) from None
+            raise MissingPlugin(kind.value, name, pip_hint) from None
 
-    def provider(self, kind: str, cls: type) -> PluginInfo:
-        """The plugin that registered `cls` (looked up by name, for bento.yml)."""
+    def provider(self, kind: Kind, cls: type) -> PluginInfo:
+        """The plugin that provides `cls` (for bento.yml and the bundle's requirements)."""
         entry = self._types[kind].get(cls.__name__)
-        if entry is None or entry[0] is not cls:
-            raise MissingPlugin(kind, cls.__name__, KNOWN_PROVIDERS.get(cls.__name__))
-        return entry[1]
+        if entry is None or entry.cls is not cls:
+            raise MissingPlugin(kind.value, cls.__name__, None)
+        return entry.plugin
 
-    def names(self, kind: str) -> list[str]:
+    def names(self, kind: Kind) -> list[str]:
         return sorted(self._types[kind])
 
-    def deployer(self, platform: str) -> type:
+    def deployer(self, platform: str) -> type[Deployer]:
         try:
-            return self._deployers[platform][0]
+            return self._types[Kind.DEPLOYER][platform].cls
         except KeyError:
-            known = ", ".join(sorted(self._deployers)) or "none"
+            known = ", ".join(self.names(Kind.DEPLOYER)) or "none (pip install bento-deploy)"
             raise InvalidArgument(f"unknown deployment platform '{platform}'; known: {known}") from None
 
-    def deployers(self) -> dict[str, type]:
-        return {k: v[0] for k, v in self._deployers.items()}
-
     def by_plugin(self) -> dict[str, list[str]]:
-        """Plugin name -> the types it registered (for `bento plugins`)."""
+        """Plugin name -> the types it provides, as `kind:name` (for `bento plugins`)."""
         out: dict[str, list[str]] = {}
-        for kind, types in self._types.items():
-            for name, (_, info) in types.items():
-                out.setdefault(info.name, []).append(f"{kind}:{name}")
-        for platform, (_, info) in self._deployers.items():
-            out.setdefault(info.name, []).append(f"deployer:{platform}")
+        for kind, entries in self._types.items():
+            for name, entry in entries.items():
+                out.setdefault(entry.plugin.name, []).append(f"{kind.name.lower()}:{name}")
         return out
-
-
-def hook_names(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
-    """Hooks a plugin implements (for `bento plugins`)."""
-    return sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-

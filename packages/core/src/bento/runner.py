@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 from typing import IO, Any, Callable, Iterator, Optional
 
+import attrs
+
 from .adapters import CliInput
 from .exceptions import APIError
 from .types import InferenceError
@@ -27,8 +29,6 @@ def run_api(service: Any, api_name: str, cli: CliInput, out: IO[str], output_for
     bar_cm = progress(adapter.cli_progress_total(cli)) if progress else contextlib.nullcontext(None)
     with bar_cm as bar:
         if bar is not None:
-            import attrs
-
             cli = attrs.evolve(cli, on_progress=bar.update)
         index = 0
         for tasks in _batches(adapter, cli):

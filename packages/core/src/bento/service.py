@@ -4,14 +4,19 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import secrets
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Sequence
 
 from .artifacts.base import ArtifactCollection, BentoServiceArtifact
+from .bundle.writer import write_bundle
+from .config import load_config
 from .env import BentoServiceEnv
-from .exceptions import InvalidArgument, NotFound
+from .exceptions import InvalidArgument, MissingPlugin, NotFound
+from .hookspecs import DevServer
 from .inference import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS, APIConfig, InferenceAPI
+from .labels import validate_version
+from .plugins import Kind, PluginManager, default_manager
+from .repository import save_service
 
 __all__ = ["BentoService", "api", "artifacts", "env", "ver", "web_static_content", "new_version"]
 
@@ -21,7 +26,7 @@ _SERVICE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 def new_version(major: Optional[int] = None, minor: Optional[int] = None) -> str:
     """`YYYYMMDDHHMMSS_XXXXXX` (UTC + 6 uppercase hex), prefixed `major.minor.` by @ver."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
-    version = f"{stamp}_{secrets.token_hex(3).upper()}"
+    version = f"{stamp}_{os.urandom(3).hex().upper()}"
     return f"{major}.{minor}.{version}" if major is not None else version
 
 
@@ -117,7 +122,10 @@ def web_static_content(path: str) -> Callable[[type], type]:
 
 
 class BentoService:
-    """Base class of a prediction service: artifacts + APIs + environment."""
+    """Base class of a prediction service: artifacts + APIs + environment.
+
+    A service uses the plugins it was loaded with (`bento.load(..., plugins=pm)`), else the
+    process' default plugin manager."""
 
     _declared_artifacts: list = []
     _env: BentoServiceEnv = BentoServiceEnv()
@@ -144,6 +152,7 @@ class BentoService:
         self._version: Optional[str] = None
         self._labels: dict[str, str] = {}
         self._apis: Optional[dict[str, InferenceAPI]] = None
+        self._plugins: Optional[PluginManager] = None
 
     # -- identity
     @property
@@ -157,8 +166,6 @@ class BentoService:
         return self._version
 
     def set_version(self, version: str) -> None:
-        from .labels import validate_version
-
         self._version = validate_version(version)
 
     @property
@@ -176,6 +183,10 @@ class BentoService:
     @property
     def web_static_content(self) -> Optional[str]:
         return self._web_static_content
+
+    @property
+    def plugins(self) -> PluginManager:
+        return self._plugins or default_manager()
 
     # -- artifacts
     @property
@@ -197,12 +208,10 @@ class BentoService:
     @property
     def inference_apis(self) -> list[InferenceAPI]:
         if self._apis is None:
-            from .plugins import get_registry
-
-            registry = get_registry()
+            registry = self.plugins.registry
             self._apis = {}
             for c in self._api_configs:
-                output = c.output or registry.get("output adapter", "DefaultOutput")()
+                output = c.output or registry.get(Kind.OUTPUT_ADAPTER, "DefaultOutput")()
                 self._apis[c.name] = InferenceAPI(self, c, output)
         return list(self._apis.values())
 
@@ -215,24 +224,18 @@ class BentoService:
     # -- saving and serving
     def save(self, labels: Optional[dict] = None, yatai_url: Optional[str] = None) -> str:
         """Save a bundle into the repository (local, or Yatai) and return where it went."""
-        from .repository import save_service
-
-        return save_service(self, labels=labels, yatai_url=yatai_url)
+        pm = self.plugins
+        return save_service(self, pm, load_config(pm), labels=labels, yatai_url=yatai_url)
 
     def save_to_dir(self, path: str, labels: Optional[dict] = None) -> str:
         """Write the bundle to `path` (new or empty) without registering it."""
-        from .bundle.writer import write_bundle
+        return write_bundle(self, path, self.plugins.registry, labels=labels)
 
-        return write_bundle(self, path, labels=labels)
-
-    def start_dev_server(self, port: int = 5000, host: str = "127.0.0.1") -> Any:
+    def start_dev_server(self, port: int = 5000, host: str = "127.0.0.1") -> DevServer:
         """Serve this instance in the background (needs bento-server)."""
-        from .config import get_config
-        from .exceptions import MissingPlugin
-        from .plugins import default_plugin_manager
-
         self.stop_dev_server()
-        handle = default_plugin_manager().hook.start_dev_server(service=self, host=host, port=port, config=get_config())
+        pm = self.plugins
+        handle = pm.hook.start_dev_server(service=self, host=host, port=port, config=load_config(pm))
         if handle is None:
             raise MissingPlugin("command", "serve", "bento-server")
         self._dev_server = handle

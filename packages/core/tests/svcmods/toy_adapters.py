@@ -62,10 +62,6 @@ class ToyJsonOutput(BaseOutputAdapter):
         return [json.dumps(result.data)]
 
 
-class DefaultOutput(ToyJsonOutput):
-    """Stands in for bento-adapters' DefaultOutput in core-only tests."""
-
-
 @hookimpl
 def register_input_adapters(register):
     register(ToyJsonInput)
@@ -75,4 +71,3 @@ def register_input_adapters(register):
 @hookimpl
 def register_output_adapters(register):
     register(ToyJsonOutput)
-    register(DefaultOutput)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import falcon
 from bento.artifacts.base import thaw
@@ -13,11 +13,11 @@ from bento.openapi import openapi_spec
 from .batching import Dispatcher
 from .config import BatchingConfig, ServerConfig
 from .errors import HTTPFault, Overloaded, error_body, request_id
+from .inference import InferenceResource
 from .metrics import Metrics
-from .resources import (Feedback, Health, InferenceResource, MetricsExport, Ready, StaticFile, StaticJSON,
-                        SwaggerAsset, SwaggerUI)
+from .operations import Feedback, Health, MetricsExport, Ready, StaticFile, StaticJSON, SwaggerAsset, SwaggerUI
 
-__all__ = ["ServingState", "BentoApp", "Switch", "loading_app", "service_metadata"]
+__all__ = ["ServingState", "BentoApp", "loading_app", "service_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,13 @@ def _serialize_http_error(req: falcon.Request, resp: falcon.Response, exc: falco
     else:
         message = exc.title
     resp.data = error_body(message, req.context.get("request_id"))
-    resp.content_type = "application/json"
+    resp.content_type = falcon.MEDIA_JSON
 
 
 def _handle_fault(req: falcon.Request, resp: falcon.Response, exc: HTTPFault, params: dict) -> None:
     resp.status = exc.status
     resp.data = error_body(exc.message, req.context.get("request_id"))
-    resp.content_type = "application/json"
+    resp.content_type = falcon.MEDIA_JSON
     if exc.retry_after is not None:
         resp.set_header("Retry-After", str(exc.retry_after))
 
@@ -158,12 +158,3 @@ class BentoApp:
         for d in self.dispatchers:
             d.close(timeout)
 
-
-class Switch:
-    """The WSGI callable waitress serves: the loading app first, the service's app once loaded."""
-
-    def __init__(self, target: Callable) -> None:
-        self.target = target
-
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
-        return self.target(environ, start_response)

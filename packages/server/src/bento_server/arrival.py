@@ -12,7 +12,10 @@ import struct
 import sys
 from typing import Optional
 
-__all__ = ["enable", "recv"]
+__all__ = ["ARRIVED_KEY", "enable", "recv"]
+
+# The WSGI environ key under which the transport hands the app a request's arrival (wall clock).
+ARRIVED_KEY = "bento.arrived"
 
 # Linux's value on every architecture Python's socket module leaves it out of (asm-generic).
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)

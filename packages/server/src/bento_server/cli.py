@@ -1,9 +1,11 @@
 """`bento serve`: flags override config.toml and BENTO_SERVER_* / BENTO_BATCHING_* variables."""
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import click
+from bento.cli.options import CliContext, pass_cli
 
 __all__ = ["serve_cmd"]
 
@@ -29,26 +31,20 @@ __all__ = ["serve_cmd"]
               help="Run each worker on one CPU: faster for Python models, off for models with their own "
                    "thread pools (TensorFlow) [server.cpu_affinity, default on].")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
-def serve_cmd(bento: str, host: Optional[str], port: Optional[int], workers: Optional[int], threads: Optional[int],
+@pass_cli
+def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[int], workers: Optional[int], threads: Optional[int],
               mb_max_batch_size: Optional[int], mb_max_latency: Optional[int], disable_microbatch: Optional[bool],
               timeout: Optional[float], max_request_size: Optional[int], cpu_affinity: Optional[bool],
               trust_pickle: Optional[bool]) -> None:
     """Serve BENTO over HTTP until SIGTERM/SIGINT (which drain in-flight requests first)."""
-    import logging
+    from .lifecycle import serve  # Falcon, waitress and the batcher load only when serving
 
-    from bento import load
-    from bento.config import load_config, reset_config
-    from bento.plugins import default_plugin_manager
-
-    from .serve import serve
-
-    config = load_config(default_plugin_manager(), overrides={
+    config = cli.configure({
         "server": {"host": host, "port": port, "workers": workers, "threads": threads, "timeout": timeout,
                    "max_request_size": max_request_size, "cpu_affinity": cpu_affinity},
         "batching": {"mb_max_batch_size": mb_max_batch_size, "mb_max_latency": mb_max_latency,
                      "enabled": False if disable_microbatch else None},
         "security": {"trust_pickle": trust_pickle},
     })
-    reset_config(config)
     logging.getLogger("bento.feedback").setLevel(logging.INFO)
-    serve(lambda: load(bento, trust_pickle=trust_pickle), config.server, config.batching)
+    serve(lambda: cli.load(bento, trust_pickle), config.server, config.batching)

@@ -1,6 +1,6 @@
 """What the server answers when it does not answer with a result: one JSON shape for every error.
 
-Falcon-free, so the batcher and the waitress glue share it with the app.
+Falcon-free, so the batcher and the transport share it with the app.
 """
 from __future__ import annotations
 

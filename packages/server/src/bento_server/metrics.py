@@ -1,8 +1,9 @@
 """Prometheus metrics of one server: per-API children bound once, so the hot path does no label lookups.
 
-With several workers, prometheus-client's multiprocess mode is used: the supervisor points
+With several workers, prometheus-client's multiprocess mode is used: `bento serve` points
 PROMETHEUS_MULTIPROC_DIR at a private temporary directory before anything imports
-prometheus_client, and /metrics merges what every live worker wrote there.
+prometheus_client (so it is imported in functions here), and /metrics merges what every live
+worker wrote there.
 """
 from __future__ import annotations
 

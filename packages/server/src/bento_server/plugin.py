@@ -14,7 +14,7 @@ __all__ = ["register_commands", "register_config_sections", "start_dev_server"]
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    from .cli import serve_cmd
+    from .cli import serve_cmd  # click and the CLI's imports only when a CLI is built
 
     cli.add_command(serve_cmd)
 
@@ -27,6 +27,6 @@ def register_config_sections(register: Callable[[str, type], None]) -> None:
 
 @hookimpl
 def start_dev_server(service: Any, host: str, port: int, config: Any) -> Any:
-    from .serve import DevServer
+    from .lifecycle import DevServer  # Falcon and waitress only when a dev server starts
 
     return DevServer(service, host, port, config.server, config.batching)

@@ -1,6 +1,7 @@
-"""Pre-forked workers: the model is loaded once in the supervisor and shared copy-on-write; the
-workers accept from one listening socket. A dead worker is replaced; SIGTERM/SIGINT drain every
-worker (each finishes its in-flight requests) and the supervisor exits 0 once they have."""
+"""Pre-forked worker processes: the parent has loaded the model once and forks workers that
+share it copy-on-write and accept from one listening socket. A dead worker is replaced;
+SIGTERM/SIGINT drain every worker (each finishes its in-flight requests) and the parent exits 0
+once they have. What a worker runs is the caller's: this module knows no app and no server."""
 from __future__ import annotations
 
 import gc
@@ -12,29 +13,33 @@ import signal
 import socket
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from bento.exceptions import BentoError
 
 from .affinity import pin_to_one_cpu
-from .config import BatchingConfig, ServerConfig
+from .config import ServerConfig
 from .metrics import MULTIPROC_ENV
-from .serve import STOP_SIGNALS, serve_in_this_process
 
-__all__ = ["Supervisor"]
+__all__ = ["WorkerPool", "STOP_SIGNALS"]
 
 log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 _CRASH_WINDOW = 10.0  # seconds: this many quick deaths in a row mean the workers cannot run
 _CRASH_LIMIT = 5
 
 
-class Supervisor:
-    def __init__(self, service: Any, sock: socket.socket, server: ServerConfig, batching: BatchingConfig) -> None:
-        self.service = service
+class WorkerPool:
+    """`server.workers` forked processes, each running `work()` (serving `sock` until a stop
+    signal has drained it). A worker starts with STOP_SIGNALS blocked: `work` unblocks them once
+    its own handlers are installed."""
+
+    def __init__(self, work: Callable[[], None], sock: socket.socket, server: ServerConfig) -> None:
+        self.work = work
         self.sock = sock
         self.server = server
-        self.batching = batching
         self.workers: dict[int, int] = {}  # pid -> slot (0..workers-1), which picks its CPU
         self._stopping = False
         self._deaths: deque = deque(maxlen=_CRASH_LIMIT)
@@ -89,9 +94,9 @@ class Supervisor:
 
     def _spawn(self, slot: int, wake_r: int, wake_w: int) -> None:
         # A stop signal that reaches a new worker before it has installed its own handlers would
-        # run the supervisor's inherited one and be lost, and the worker would only stop at the
-        # SIGKILL after the grace period: the worker starts with them blocked and unblocks them
-        # once it can drain (serve._on_stop_signals).
+        # run the parent's inherited one and be lost, and the worker would only stop at the
+        # SIGKILL after the grace period: the worker starts with them blocked and `work` unblocks
+        # them once it can drain.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid:
@@ -108,7 +113,7 @@ class Supervisor:
                 cpu = pin_to_one_cpu(self._first_slot + slot)
                 if cpu is not None:
                     log.info("worker %d runs on CPU %d", os.getpid(), cpu)
-            serve_in_this_process(self.service, self.sock, self.server, self.batching)
+            self.work()
             code = 0
         except BaseException:
             log.exception("worker %d failed", os.getpid())
@@ -142,7 +147,7 @@ class Supervisor:
         """Drop a dead worker; its slot is the replacement's."""
         slot = self.workers.pop(pid)
         if os.environ.get(MULTIPROC_ENV):
-            from prometheus_client import multiprocess
+            from prometheus_client import multiprocess  # not at the top: it reads MULTIPROC_ENV when first imported
 
             multiprocess.mark_process_dead(pid)
         return slot

@@ -12,7 +12,7 @@ import time
 from typing import Iterator, Optional
 
 import click
-from bento.cli.base import echo_err, is_quiet
+from bento.cli.options import CliContext, echo_err, is_quiet, pass_cli
 from bento.exceptions import AlreadyExists, APIError, BadInput, BentoError, InvalidArgument
 
 __all__ = ["spark_run_cmd"]
@@ -41,12 +41,11 @@ TASKS_PER_CORE = 4
               help="Columns the API reads (default: all; StringInput: the one string column).")
 @click.option("--conf", "spark_conf", multiple=True, metavar="KEY=VALUE", help="Spark setting (repeatable).")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
-def spark_run_cmd(bento: str, api_name: str, input_path: str, output_dir: str, output_format: str,
+@pass_cli
+def spark_run_cmd(cli: CliContext, bento: str, api_name: str, input_path: str, output_dir: str, output_format: str,
                   master: Optional[str], partitions: Optional[int], batch_size: Optional[int], result_col: str,
                   input_cols: Optional[str], spark_conf: tuple, trust_pickle: Optional[bool]) -> None:
     """Run API of BENTO over --input with Spark; write the rows with their results to --output."""
-    from bento.config import get_config
-
     from .files import input_format, partition_conf, read_input, session_conf, write_output
     from .progress import JobProgress
     from .schema import api_kind
@@ -59,7 +58,7 @@ def spark_run_cmd(bento: str, api_name: str, input_path: str, output_dir: str, o
     input_format(input_path)
     if "://" not in output_dir and os.path.exists(output_dir):
         raise AlreadyExists(f"--output {output_dir} already exists: choose a new directory")
-    source = BundleAPI.load(bento, api_name, trust_pickle)
+    source = BundleAPI.load(bento, api_name, trust_pickle, cli.plugins, cli.config)
     tag = source.api.service.tag
     started = time.perf_counter()
     verbose = logging.getLogger("bento").isEnabledFor(logging.DEBUG)
@@ -70,7 +69,7 @@ def spark_run_cmd(bento: str, api_name: str, input_path: str, output_dir: str, o
             df = read_input(spark, input_path, api_kind(source.api))
             if partitions and df.rdd.getNumPartitions() < partitions:
                 df = df.repartition(partitions)  # unsplittable input (.gz): rows are spread, order is not kept
-            job = build_job(df, source, result_col, batch_size or get_config().run.batch_size,
+            job = build_job(df, source, result_col, batch_size or cli.config.run.batch_size,
                             input_cols=[c.strip() for c in input_cols.split(",")] if input_cols else None)
             with contextlib.nullcontext() if is_quiet() else JobProgress(spark.sparkContext, job.rows):
                 write_output(job.df, output_dir, output_format)

@@ -17,7 +17,8 @@ import tempfile
 from typing import Any
 
 import attrs
-from bento.bundle.manifest import MANIFEST, sha256_file
+from bento.bundle.layout import MANIFEST
+from bento.bundle.manifest import sha256_file
 from bento.exceptions import BundleError
 
 __all__ = ["ShippedBundle", "ship", "local_bundle"]

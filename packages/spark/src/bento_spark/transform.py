@@ -6,7 +6,12 @@ import os
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import attrs
+from bento.bundle.layout import MANIFEST
+from bento.config import Config, load_config
 from bento.exceptions import BundleError, InvalidArgument
+from bento.loading import load
+from bento.plugins import PluginManager, default_manager
+from bento.repository import resolve
 
 from .schema import DRY_RUN_ROWS, dry_run, make_plan, parse_type
 from .shipping import ship
@@ -27,20 +32,18 @@ class BundleAPI:
     trust_pickle: bool
 
     @classmethod
-    def load(cls, bento: str, api: str, trust_pickle: Optional[bool] = None) -> "BundleAPI":
+    def load(cls, bento: str, api: str, trust_pickle: Optional[bool] = None, pm: Optional[PluginManager] = None,
+             config: Optional[Config] = None) -> "BundleAPI":
         """`bento` is a tag or a bundle path. Trust is settled here, with the driver's config,
         so executors (whose config may differ) load exactly what the driver accepted."""
-        import bento as bento_core
-        from bento.bundle.manifest import MANIFEST
-        from bento.bundle.reader import resolve
-        from bento.config import get_config
-
-        bundle_dir = resolve(bento)
+        pm = pm or default_manager()
+        config = config or load_config(pm)
+        bundle_dir = resolve(bento, pm, config)
         if not os.path.isfile(os.path.join(bundle_dir, MANIFEST)):
             raise BundleError(f"{bundle_dir} is not a saved bundle (no {MANIFEST}): bento-spark ships bundle "
                               "directories, as saved or retrieved, to the executors")
-        trust = bool(get_config().security.trust_pickle if trust_pickle is None else trust_pickle)
-        service = bento_core.load(bundle_dir, trust_pickle=trust)
+        trust = bool(config.security.trust_pickle if trust_pickle is None else trust_pickle)
+        service = load(bundle_dir, trust_pickle=trust, plugins=pm, config=config)
         return cls(bundle_dir=bundle_dir, api=service.get_inference_api(api), trust_pickle=trust)
 
 

@@ -16,7 +16,8 @@ import threading
 import zlib
 from typing import Any, Iterator, Optional
 
-from bento.bundle.manifest import MANIFEST, verify_manifest
+from bento.bundle.layout import MANIFEST
+from bento.bundle.manifest import verify_manifest
 
 __all__ = ["ArchiveStream", "bundle_files"]
 

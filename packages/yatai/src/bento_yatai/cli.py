@@ -7,8 +7,7 @@ from typing import Any, Optional
 
 import click
 
-from bento.cli.base import is_quiet
-from bento.cli.commands import registry_options
+from bento.cli.options import CliContext, is_quiet, pass_cli, registry_options
 
 __all__ = ["add_commands", "yatai_main"]
 
@@ -38,18 +37,19 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-def _client(yatai_url: Optional[str], yatai_token: Optional[str]) -> Any:
-    from .client import get_yatai_client
+def _client(cli: CliContext, yatai_url: Optional[str], yatai_token: Optional[str]) -> Any:
+    from .client import get_yatai_client  # gRPC: only for the commands that talk to a registry
 
-    return get_yatai_client(yatai_url, yatai_token)
+    return get_yatai_client(yatai_url, yatai_token, cli.config)
 
 
 @click.command("push")
 @click.argument("bento")
 @registry_options
-def push_cmd(bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+@pass_cli
+def push_cmd(cli: CliContext, bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Upload a bundle (NAME:VERSION, NAME:latest or a bundle path) from the local repository to Yatai."""
-    with _client(yatai_url, yatai_token) as yc, _Progress(f"pushing {bento}") as progress:
+    with _client(cli, yatai_url, yatai_token) as yc, _Progress(f"pushing {bento}") as progress:
         info = yc.repository.push(bento, progress)
     click.echo(f"pushed {info.tag} to {yc.url}", err=True)
     click.echo(info.tag)
@@ -58,9 +58,10 @@ def push_cmd(bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -
 @click.command("pull")
 @click.argument("bento")
 @registry_options
-def pull_cmd(bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+@pass_cli
+def pull_cmd(cli: CliContext, bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Download a bundle from Yatai into the local repository; prints its path there."""
-    with _client(yatai_url, yatai_token) as yc, _Progress(f"pulling {bento}") as progress:
+    with _client(cli, yatai_url, yatai_token) as yc, _Progress(f"pulling {bento}") as progress:
         path = yc.repository.pull(bento, progress)
     click.echo(path)
 
@@ -90,7 +91,8 @@ def yatai_group() -> None:
 @click.option("--gc-grace-seconds", type=click.FloatRange(0), default=3600.0, show_default=True,
               help="Temporary uploads older than this are dead; longer than any push on any server sharing "
                    "the store.")
-def start_cmd(db_url: Optional[str], repo_base_url: Optional[str], s3_endpoint_url: Optional[str], host: str,
+@pass_cli
+def start_cmd(cli: CliContext, db_url: Optional[str], repo_base_url: Optional[str], s3_endpoint_url: Optional[str], host: str,
               grpc_port: int, ui_port: int, no_ui: bool, token_file: Optional[str], tls_cert: Optional[str],
               tls_key: Optional[str], gc_grace_seconds: float) -> None:
     """Serve the registry in the foreground (Ctrl-C or SIGTERM stops it after in-flight calls)."""
@@ -99,15 +101,16 @@ def start_cmd(db_url: Optional[str], repo_base_url: Optional[str], s3_endpoint_u
 
     from .config import yatai_config
     from .db import default_db_url
-    from .server import ServerOptions, serve
+    from .server import ServerOptions, serve  # gRPC, Peewee, minio: only when a server starts
 
-    cfg = yatai_config()
+    cfg = yatai_config(cli.config)
     storage_options = {**attrs.asdict(cfg), "s3_endpoint_url": s3_endpoint_url or cfg.s3_endpoint_url}
     serve(ServerOptions(
         db_url=db_url or cfg.db_url or default_db_url(),
         repo_base_url=repo_base_url or cfg.repo_base_url or str(bento_home() / "yatai" / "bundles"),
         storage_options=storage_options, host=host, grpc_port=grpc_port, ui_port=None if no_ui else ui_port,
-        token_file=token_file, tls_cert=tls_cert, tls_key=tls_key, gc_grace_seconds=gc_grace_seconds))
+        token_file=token_file, tls_cert=tls_cert, tls_key=tls_key, gc_grace_seconds=gc_grace_seconds,
+        plugins=cli.plugins))
 
 
 def add_commands(cli: click.Group) -> None:

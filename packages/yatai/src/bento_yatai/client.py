@@ -13,17 +13,21 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import grpc
 
+from bento.bundle.layout import ORIGIN_FILE
 from bento.bundle.manifest import verify_manifest
 from bento.bundle.metadata import BundleMetadata
-from bento.bundle.reader import ORIGIN_FILE, read_metadata
-from bento.exceptions import BundleError, InvalidArgument
+from bento.bundle.reader import read_metadata
+from bento.config import Config
+from bento.exceptions import BundleError, InvalidArgument, NotFound
 from bento.labels import Requirement
-from bento.repository import BundleInfo, parse_tag
+from bento.repository import BundleInfo, LocalRepository, parse_tag
 
 from .auth import bearer_metadata
+from .config import YataiConfig, yatai_config
 from .errors import from_rpc_error
 from .proto import yatai_pb2 as pb
 from .proto import yatai_pb2_grpc
+from .safe_tar import Limits, safe_extract
 
 __all__ = ["YataiClient", "RepositoryAPI", "DeploymentAPI", "get_yatai_client", "parse_url"]
 
@@ -63,11 +67,7 @@ def _selector_text(labels: Union[None, str, Sequence[Requirement]]) -> str:
     return labels if isinstance(labels, str) else ", ".join(str(r) for r in labels)
 
 
-def _limits() -> Any:
-    from .config import yatai_config
-    from .safe_tar import Limits
-
-    cfg = yatai_config()
+def _limits(cfg: YataiConfig) -> Limits:
     return Limits(max_bytes=cfg.max_unpacked_size, max_members=cfg.max_members)
 
 
@@ -75,8 +75,9 @@ class YataiClient:
     """A connection to one Yatai server. Cheap to create; close() when done (or use `with`)."""
 
     def __init__(self, url: str, token: Optional[str] = None, *, tls_ca_cert: Optional[str] = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, limits: Optional[Limits] = None) -> None:
         self.target, tls = parse_url(url)
+        self.limits = limits or _limits(YataiConfig())  # what a pulled archive may expand to
         self.url = f"{'grpcs' if tls else 'grpc'}://{self.target}"
         self.timeout = timeout
         self._metadata = bearer_metadata(token)
@@ -173,9 +174,7 @@ class RepositoryAPI:
     # ------------------------------------------------------------ push
     def push(self, bento: str, progress: Optional[Progress] = None) -> BundleInfo:
         """Upload a bundle (a directory, or a tag in the local repository) as a streamed tar.gz."""
-        from bento.repository.local import LocalRepository
-
-        bundle_dir = bento if os.path.isdir(bento) else LocalRepository.from_config().get(bento).location
+        bundle_dir = bento if os.path.isdir(bento) else LocalRepository.default().get(bento).location
         return self.push_dir(bundle_dir, progress)
 
     def push_dir(self, bundle_dir: str, progress: Optional[Progress] = None) -> BundleInfo:
@@ -196,15 +195,13 @@ class RepositoryAPI:
         return _bundle_info(self._download(tag, dest, progress), self._client.url)
 
     def _download(self, tag: str, dest: str, progress: Optional[Progress]) -> Any:
-        from .safe_tar import safe_extract
-
         name, version = parse_tag(tag)
         parent = os.path.dirname(os.path.abspath(dest))
         os.makedirs(parent, exist_ok=True)
         request = pb.GetBundleRequest(name=name, version=version or "")
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".pull-", suffix=".tar.gz") as tmp:
             header = _receive(self._client.stream("DownloadBundle", request), tmp, progress)
-            safe_extract(tmp.name, dest, _limits())
+            safe_extract(tmp.name, dest, self._client.limits)
         try:
             meta = read_metadata(dest)
             if (meta.name, meta.version) != (header.name, header.version):
@@ -241,10 +238,7 @@ class RepositoryAPI:
     def pull(self, tag: str, progress: Optional[Progress] = None) -> str:
         """Download a bundle into the local repository; returns its path there (an existing
         local copy of the same version is kept: versions are immutable)."""
-        from bento.exceptions import NotFound
-        from bento.repository.local import LocalRepository
-
-        local = LocalRepository.from_config()
+        local = LocalRepository.default()
         info = self.get(tag)
         try:
             return local.get(info.tag).location
@@ -303,7 +297,7 @@ def _receive(messages: Iterator[Any], out: Any, progress: Optional[Progress]) ->
 
 class DeploymentAPI:
     """Deployment records in the registry (`yc.deployment`), as dicts with the fields of
-    `bento.deployment.Deployment` (what `bento deployment` keeps in Yatai when yatai.url is set)."""
+    `bento.deployer.Deployment` (what `bento deployment` keeps in Yatai when yatai.url is set)."""
 
     def __init__(self, client: YataiClient) -> None:
         self._client = client
@@ -346,14 +340,14 @@ class DeploymentAPI:
         return self._dict(self._client.call("DeleteDeployment", pb.DeploymentName(name=name)))
 
 
-def get_yatai_client(url: Optional[str] = None, token: Optional[str] = None) -> YataiClient:
+def get_yatai_client(url: Optional[str] = None, token: Optional[str] = None,
+                     config: Optional[Config] = None) -> YataiClient:
     """A client for `url` (default config yatai.url / BENTO_YATAI_URL) with `token` (default
-    yatai.token / BENTO_YATAI_TOKEN)."""
-    from .config import yatai_config
-
-    cfg = yatai_config()
+    yatai.token / BENTO_YATAI_TOKEN); `config` defaults to the process' configuration."""
+    cfg = yatai_config(config)
     url = url or cfg.url
     if not url:
         raise InvalidArgument("no Yatai URL: pass --yatai-url, set BENTO_YATAI_URL, or "
                               "`bento config set yatai.url=HOST:PORT`")
-    return YataiClient(url, token or cfg.token or None, tls_ca_cert=cfg.tls_ca_cert or None)
+    return YataiClient(url, token or cfg.token or None, tls_ca_cert=cfg.tls_ca_cert or None,
+                       limits=_limits(cfg))

@@ -2,9 +2,11 @@
 registry and how the server stores bundles. CLI flags override both."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import attrs
+from bento.config import Config, load_config
+from bento.plugins import default_manager
 
 __all__ = ["YataiConfig", "yatai_config", "GiB"]
 
@@ -33,7 +35,6 @@ class YataiConfig:
     s3_region: str = ""
 
 
-def yatai_config() -> YataiConfig:
-    from bento.config import get_config
-
-    return get_config().section("yatai")
+def yatai_config(config: Optional[Config] = None) -> YataiConfig:
+    """The `[yatai]` section of `config`; a library caller that has none gets the process' own."""
+    return (config if config is not None else load_config(default_manager())).section("yatai")

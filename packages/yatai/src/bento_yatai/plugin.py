@@ -34,10 +34,10 @@ def register_commands(cli: Any) -> None:
 
 
 @hookimpl
-def remote_repository(url: str, token: Any) -> Any:
+def remote_repository(url: str, token: Optional[str], config: Any) -> Any:
     from .repository import YataiRepository
 
-    return YataiRepository(url, token)
+    return YataiRepository(url, token, config)
 
 
 @hookimpl
@@ -48,7 +48,7 @@ def repository_backend(config: Any) -> Any:
         return None
     from .repository import YataiRepository
 
-    return YataiRepository(section.url, section.token or None)
+    return YataiRepository(section.url, section.token or None, config)
 
 
 @hookimpl
@@ -59,7 +59,7 @@ def deployment_store(config: Any, url: Optional[str], token: Optional[str]) -> A
         return None
     from .deployment_store import YataiDeploymentStore
 
-    return YataiDeploymentStore(url or section.url, token or section.token or None)
+    return YataiDeploymentStore(url or section.url, token or section.token or None, config)
 
 
 @hookimpl(trylast=True)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from bento.config import Config, bento_home
 from bento.labels import Requirement
 from bento.repository import BundleInfo
+
+from .client import get_yatai_client
 
 __all__ = ["YataiRepository"]
 
 
 class YataiRepository:
-    def __init__(self, url: str, token: Optional[str] = None) -> None:
-        from .client import get_yatai_client
-
-        self.client = get_yatai_client(url, token)
+    def __init__(self, url: str, token: Optional[str] = None, config: Optional[Config] = None) -> None:
+        self.client = get_yatai_client(url, token, config)
         self.url = self.client.url
 
     def __repr__(self) -> str:
@@ -35,6 +36,4 @@ class YataiRepository:
         return self.client.repository.delete(tag)
 
     def fetch(self, tag: str) -> str:
-        from bento.config import bento_home
-
         return self.client.repository.fetch(tag, str(bento_home() / "yatai" / "cache"))

@@ -40,6 +40,7 @@ class ServerOptions:
     gc_interval_seconds: float = 600.0
     probe_interval_seconds: float = 5.0
     workers: int = 32
+    plugins: Any = None  # whose `yatai_storage_backend` picks the store (default: the process' plugins)
 
 
 def _read(path: str, what: str) -> bytes:
@@ -67,7 +68,7 @@ class YataiServer:
         self.metrics = Metrics()
         self.db = Database(options.db_url)
         self.db.migrate()
-        self.storage = get_storage(options.repo_base_url, options.storage_options)
+        self.storage = get_storage(options.repo_base_url, options.storage_options, options.plugins)
         self.registry = Registry(self.db, self.storage)
         self._components: list = [("database", True, ""), ("storage", True, "")]
         self._stop = threading.Event()

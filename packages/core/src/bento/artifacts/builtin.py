@@ -1,15 +1,17 @@
-"""Artifacts built into core: any picklable object, JSON-able data, a text file."""
+"""Artifacts built into core: any picklable object, JSON-able data, a text file; registered
+`trylast`, so a plugin may provide its own type of the same name."""
 from __future__ import annotations
 
 import json
 import os
 import pickle
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..exceptions import InvalidArgument
+from ..hookspecs import hookimpl
 from .base import BentoServiceArtifact
 
-__all__ = ["PickleArtifact", "JSONArtifact", "TextFileArtifact"]
+__all__ = ["PickleArtifact", "JSONArtifact", "TextFileArtifact", "register_artifacts"]
 
 
 class _ValueArtifact(BentoServiceArtifact):
@@ -102,3 +104,9 @@ class TextFileArtifact(_ValueArtifact):
         with open(self._path(src_dir), encoding=self._encoding) as f:
             self._value = f.read()
         return self
+
+
+@hookimpl(trylast=True)
+def register_artifacts(register: Callable[[type], None]) -> None:
+    for cls in (PickleArtifact, JSONArtifact, TextFileArtifact):
+        register(cls)

@@ -1,28 +1,15 @@
-"""Support for a bundle installed with `pip install <bundle>`: its package's load() and console script."""
+"""A bundle installed with `pip install <bundle>`: what its package's `load()` calls."""
 from __future__ import annotations
 
 import os
-import sys
-from typing import Any, Optional
+from typing import Any
+
+from ..plugins import default_manager
+from .reader import load_package_dir
+
+__all__ = ["load_package"]
 
 
 def load_package(init_file: str) -> Any:
     """The service of the installed bundle package whose `__init__.py` is `init_file`."""
-    from .reader import load_package_dir
-
-    return load_package_dir(os.path.dirname(os.path.abspath(init_file)))
-
-
-def run_package_cli(init_file: str, argv: Optional[list] = None) -> None:
-    """`<Name> run API ...`, `<Name> serve ...`, `<Name> info`: `bento <cmd> <this bundle> ...`."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    pkg_dir = os.path.dirname(os.path.abspath(init_file))
-    name = os.path.basename(pkg_dir)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(f"Usage: {name} COMMAND [ARGS]...\n\n  Commands of the bundle {name}: run API (--input TEXT | "
-              f"--input-file PATH), serve, info, open-api-spec.\n  Each is `bento COMMAND <bundle> ...`; "
-              "see `bento COMMAND --help`.")
-        return
-    from ..cli import main
-
-    main([argv[0], pkg_dir, *argv[1:]])
+    return load_package_dir(os.path.dirname(os.path.abspath(init_file)), default_manager())

@@ -6,12 +6,12 @@ import os
 from typing import Iterator
 
 from ..exceptions import ManifestMismatch
+from .layout import MANIFEST, ORIGIN_FILE
 
-__all__ = ["MANIFEST", "write_manifest", "verify_manifest", "sha256_file"]
+__all__ = ["write_manifest", "verify_manifest", "sha256_file"]
 
-MANIFEST = "MANIFEST.sha256"
 # Files a registry may add to a bundle it hands out (never executed, never trusted).
-UNLISTED = {".bento-origin"}
+UNLISTED = {ORIGIN_FILE}
 
 
 def sha256_file(path: str) -> str:

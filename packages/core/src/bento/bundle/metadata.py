@@ -5,10 +5,9 @@ import attrs
 import cattrs
 
 from ..exceptions import BundleError
+from .layout import METADATA_FILE
 
-__all__ = ["AdapterInfo", "APIInfo", "ArtifactInfo", "EnvInfo", "ServiceInfo", "BundleMetadata", "FILE_NAME"]
-
-FILE_NAME = "bento.yml"
+__all__ = ["AdapterInfo", "APIInfo", "ArtifactInfo", "EnvInfo", "ServiceInfo", "BundleMetadata"]
 
 
 @attrs.frozen(kw_only=True)
@@ -82,7 +81,7 @@ class BundleMetadata:
         return _converter.unstructure(self)
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = FILE_NAME) -> "BundleMetadata":
+    def from_dict(cls, data: Any, where: str = METADATA_FILE) -> "BundleMetadata":
         if not isinstance(data, dict):
             raise BundleError(f"{where} is not valid bundle metadata: expected a mapping")
         try:
@@ -92,7 +91,7 @@ class BundleMetadata:
             raise BundleError(f"{where} is not valid bundle metadata: {detail}") from None
 
     @classmethod
-    def from_yaml(cls, text: str, where: str = FILE_NAME) -> "BundleMetadata":
+    def from_yaml(cls, text: str, where: str = METADATA_FILE) -> "BundleMetadata":
         import yaml
 
         try:

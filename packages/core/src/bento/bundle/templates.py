@@ -111,7 +111,7 @@ include-package-data = false
 
 def package_init(meta: BundleMetadata) -> str:
     return f'''"""{meta.name} {meta.version}, a Bento bundle: `{meta.name}.load()` returns the service."""
-from bento.bundle.installed import load_package, run_package_cli
+from bento.bundle.installed import load_package
 
 __version__ = {meta.version!r}
 
@@ -123,6 +123,8 @@ def load():
 
 def main() -> None:
     """Console script: `{meta.name} run API --input ...`, `{meta.name} serve`."""
+    from bento.cli.installed import run_package_cli  # only the console script needs the CLI
+
     run_package_cli(__file__)
 '''
 

@@ -8,18 +8,19 @@ import stat
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from .._version import __version__
+from ..artifacts.base import thaw
 from ..exceptions import BundleError, InvalidArgument
 from ..labels import validate_labels
+from ..plugins import Kind, TypeRegistry
 from . import templates
+from .layout import ARTIFACTS_DIR, METADATA_FILE, STATIC_DIR
 from .manifest import write_manifest
-from .metadata import FILE_NAME, AdapterInfo, APIInfo, ArtifactInfo, BundleMetadata, EnvInfo, ServiceInfo
+from .metadata import AdapterInfo, APIInfo, ArtifactInfo, BundleMetadata, EnvInfo, ServiceInfo
 from .modules import analyze
 from .requirements import build_requirements, installed_version
 
-__all__ = ["write_bundle", "ARTIFACTS_DIR", "STATIC_DIR"]
-
-ARTIFACTS_DIR = "artifacts"
-STATIC_DIR = "web_static_content"
+__all__ = ["write_bundle"]
 
 
 def _check_saveable(svc: Any) -> None:
@@ -39,27 +40,23 @@ def _check_saveable(svc: Any) -> None:
         raise BundleError(f"@web_static_content of {svc.name}: {static} is not a directory")
 
 
-def _adapter_info(registry: Any, kind: str, adapter: Any) -> AdapterInfo:
+def _adapter_info(registry: TypeRegistry, kind: Kind, adapter: Any) -> AdapterInfo:
     return AdapterInfo(type=adapter.type_name(), config=adapter.config,
                        plugin=registry.provider(kind, type(adapter)).distribution)
 
 
-def build_metadata(svc: Any, labels: dict, python_version: str, env_info: EnvInfo) -> BundleMetadata:
-    from .. import __version__
-    from ..artifacts.base import thaw
-    from ..plugins import get_registry
-
-    registry = get_registry()
+def build_metadata(svc: Any, registry: TypeRegistry, labels: dict, python_version: str,
+                   env_info: EnvInfo) -> BundleMetadata:
     apis = [
-        APIInfo(name=a.name, route=a.route, input=_adapter_info(registry, "input adapter", a.input_adapter),
-                output=_adapter_info(registry, "output adapter", a.output_adapter), batch=a.batch,
+        APIInfo(name=a.name, route=a.route, input=_adapter_info(registry, Kind.INPUT_ADAPTER, a.input_adapter),
+                output=_adapter_info(registry, Kind.OUTPUT_ADAPTER, a.output_adapter), batch=a.batch,
                 mb_max_batch_size=a.mb_max_batch_size, mb_max_latency=a.mb_max_latency, doc=a.doc,
                 http_methods=list(a.input_adapter.HTTP_METHODS))
         for a in svc.inference_apis
     ]
     artifacts = []
     for a in svc.artifacts:
-        provider = registry.provider("artifact", type(a))
+        provider = registry.provider(Kind.ARTIFACT, type(a))
         artifacts.append(ArtifactInfo(name=a.name, type=a.type_name(), plugin=provider.distribution,
                                       plugin_version=provider.version, format=a.format,
                                       pickle_based=bool(a.PICKLE_BASED), options=a.options,
@@ -73,16 +70,11 @@ def build_metadata(svc: Any, labels: dict, python_version: str, env_info: EnvInf
         apis=apis, artifacts=artifacts, env=env_info, labels=labels)
 
 
-def _bento_distributions(svc: Any) -> dict:
+def _bento_distributions(svc: Any, registry: TypeRegistry) -> dict:
     """bento-core plus every plugin distribution that provides a type this service uses."""
-    from ..plugins import get_registry
-
-    registry = get_registry()
-    used = [("artifact", type(a)) for a in svc.artifacts]
+    used = [(Kind.ARTIFACT, type(a)) for a in svc.artifacts]
     for api in svc.inference_apis:
-        used += [("input adapter", type(api.input_adapter)), ("output adapter", type(api.output_adapter))]
-    from .. import __version__
-
+        used += [(Kind.INPUT_ADAPTER, type(api.input_adapter)), (Kind.OUTPUT_ADAPTER, type(api.output_adapter))]
     dists = {"bento-core": __version__}
     server = installed_version("bento-server")  # the image's entrypoint runs `bento serve`
     if server:
@@ -94,8 +86,9 @@ def _bento_distributions(svc: Any) -> dict:
     return dists
 
 
-def write_bundle(svc: Any, path: str, labels: Optional[dict] = None) -> str:
-    """Write the bundle of `svc` into `path` (created; must not exist or be empty)."""
+def write_bundle(svc: Any, path: str, registry: TypeRegistry, labels: Optional[dict] = None) -> str:
+    """Write the bundle of `svc` into `path` (created; must not exist or be empty); `registry`
+    names the plugin distribution behind each type the service uses."""
     _check_saveable(svc)
     labels = validate_labels(labels)
     path = os.path.abspath(path)
@@ -105,13 +98,13 @@ def write_bundle(svc: Any, path: str, labels: Optional[dict] = None) -> str:
     analysis = analyze(type(svc).__module__)
     python_version = platform.python_version()
     requirements = build_requirements(env.pip_packages, analysis.distributions if env.infer_pip_packages else {},
-                                      _bento_distributions(svc))
+                                      _bento_distributions(svc, registry))
     base = env.docker_base_image or ("continuumio/miniconda3" if env.conda_dependencies
                                      else f"python:{'.'.join(python_version.split('.')[:2])}-slim")
     env_info = EnvInfo(python_version=python_version, pip_packages=requirements, conda_channels=list(env.conda_channels),
                        conda_dependencies=list(env.conda_dependencies), docker_base_image=base,
                        has_setup_sh=env.setup_sh is not None)
-    meta = build_metadata(svc, labels, python_version, env_info)
+    meta = build_metadata(svc, registry, labels, python_version, env_info)
 
     os.makedirs(path, exist_ok=True)
     try:
@@ -130,11 +123,11 @@ def _write_text(path: str, text: str, executable: bool = False) -> None:
 
 
 def _write_files(svc: Any, path: str, meta: BundleMetadata, analysis: Any, requirements: list) -> None:
-    import yaml
+    import yaml  # third-party: off `import bento`
 
     pkg = os.path.join(path, meta.name)
     os.makedirs(os.path.join(pkg, ARTIFACTS_DIR))
-    reserved = {"__init__.py", FILE_NAME, ARTIFACTS_DIR, STATIC_DIR}
+    reserved = {"__init__.py", METADATA_FILE, ARTIFACTS_DIR, STATIC_DIR}
     for mod in analysis.local:
         if mod.relpath.split("/")[0] in reserved:
             raise BundleError(f"module {mod.name} would overwrite the bundle's own {mod.relpath}: rename it")
@@ -146,9 +139,9 @@ def _write_files(svc: Any, path: str, meta: BundleMetadata, analysis: Any, requi
     if svc.web_static_content:
         shutil.copytree(svc.web_static_content, os.path.join(pkg, STATIC_DIR))
     meta_yaml = meta.to_yaml()
-    _write_text(os.path.join(pkg, FILE_NAME), meta_yaml)
+    _write_text(os.path.join(pkg, METADATA_FILE), meta_yaml)
     _write_text(os.path.join(pkg, "__init__.py"), templates.package_init(meta))
-    _write_text(os.path.join(path, FILE_NAME), meta_yaml)
+    _write_text(os.path.join(path, METADATA_FILE), meta_yaml)
     _write_text(os.path.join(path, "README.md"), templates.readme(meta))
     _write_text(os.path.join(path, "requirements.txt"), "".join(r + "\n" for r in requirements))
     env = svc.env

@@ -1,61 +1,29 @@
-"""Root group, shared options and error handling: one clear line on stderr, no traceback
-unless --verbose, a non-zero exit."""
+"""The root group, built by a factory so tests can pass their own plugins: every command takes
+the common options and reports errors in one line on stderr (no traceback unless --verbose)."""
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import click
 
 from ..exceptions import BentoError
+from ..plugins import PluginManager, default_manager
+from .options import CliContext, common_options, echo_err, is_verbose, reset_output_state
 
-__all__ = ["BentoGroup", "common_options", "make_cli", "main", "echo_err", "is_quiet"]
+__all__ = ["BentoGroup", "KNOWN_COMMANDS", "make_cli", "main"]
 
-# Commands a plugin provides: if none registers them, they answer with the pip command.
-PLUGIN_COMMANDS = {
+# Commands a plugin distribution provides: when none is installed, the command says which to install.
+KNOWN_COMMANDS = {
     "serve": "bento-server",
     "yatai": "bento-yatai",
     "push": "bento-yatai",
     "pull": "bento-yatai",
     "spark-run": "bento-spark",
+    "deployment": "bento-deploy",
+    "containerize": "bento-deploy",
 }
-
-
-class _State:
-    verbose = False
-    quiet = False
-
-
-def is_quiet() -> bool:
-    return _State.quiet
-
-
-def echo_err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    if value:
-        _State.verbose = True
-        logging.getLogger("bento").setLevel(logging.DEBUG)
-    return value
-
-
-def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    if value:
-        _State.quiet = True
-        logging.getLogger("bento").setLevel(logging.ERROR)
-    return value
-
-
-def common_options(func: Callable) -> Callable:
-    """-q/--quiet and --verbose, accepted by every command (and by the root group)."""
-    func = click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True, callback=_set_quiet,
-                        help="Print only results and errors.")(func)
-    func = click.option("--verbose", is_flag=True, expose_value=False, is_eager=True, callback=_set_verbose,
-                        help="Debug logging, and tracebacks on errors.")(func)
-    return func
 
 
 class BentoGroup(click.Group):
@@ -71,21 +39,21 @@ class BentoGroup(click.Group):
         super().add_command(cmd, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        _State.verbose = _State.quiet = False
+        reset_output_state()
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BentoError as e:
-            if _State.verbose:
+            if is_verbose():
                 raise
             echo_err(f"Error: {_one_line(e)}")
             sys.exit(e.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as e:
-            if _State.verbose:
+            if is_verbose():
                 raise
             echo_err(f"Error: {type(e).__name__}: {_one_line(e)} (run with --verbose for the traceback)")
             sys.exit(1)
@@ -104,24 +72,25 @@ def _missing_plugin_command(name: str, dist: str) -> click.Command:
     return cmd
 
 
-def make_cli(pm: Any = None) -> click.Group:
-    """The root group with core commands and every plugin's commands (`register_commands`)."""
-    from ..plugins import default_plugin_manager
-
-    pm = pm or default_plugin_manager()
+def make_cli(pm: Optional[PluginManager] = None) -> click.Group:
+    """The root group with every plugin's commands (`register_commands`, core's among them);
+    commands reach `pm` and the configuration through `ctx.obj` (`options.pass_cli`)."""
+    pm = pm if pm is not None else default_manager()
 
     @click.group(cls=BentoGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @common_options
     @click.version_option(package_name="bento-core", prog_name="bento")
-    def cli() -> None:
+    @click.pass_context
+    def cli(ctx: click.Context) -> None:
         """Bento: pack trained models into versioned bundles, run and serve them, share them.
 
         BENTO arguments are NAME:VERSION, NAME:latest, NAME or a bundle path.
         """
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        ctx.obj = CliContext(pm)
 
     pm.hook.register_commands(cli=cli)
-    for name, dist in PLUGIN_COMMANDS.items():
+    for name, dist in KNOWN_COMMANDS.items():
         if name not in cli.commands:
             cli.add_command(_missing_plugin_command(name, dist))
     return cli

@@ -1,45 +1,34 @@
-"""Core commands: bundles in the repository (list, get, delete, info, open-api-spec, retrieve),
-`run`, `config` and `plugins`."""
+"""Core's commands, added through the same hook plugins use: bundles in the repository (list,
+get, delete, info, open-api-spec, retrieve), `run`, `config` and `plugins`."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from typing import Any, Optional
+from typing import Optional
 
 import click
 
+from ..bundle.manifest import verify_manifest
+from ..bundle.reader import read_metadata
 from ..exceptions import AlreadyExists, InvalidArgument, NotFound
+from ..hookspecs import hookimpl
+from ..labels import matches, parse_selector, validate_name
+from ..openapi import openapi_spec
+from ..repository import parse_tag
+from .config_cmd import config_group
+from .options import CliContext, pass_cli, registry_options
 from .output import output_option, render
+from .plugins_cmd import plugins_cmd
+from .run import run_cmd
 
-__all__ = ["add_core_commands"]
+__all__ = ["register_commands"]
 
 LIST_COLUMNS = ("tag", "created_at", "apis", "artifacts", "labels")
 
 
-def registry_options(func: Any) -> Any:
-    """--yatai-url/--yatai-token: use a registry instead of the configured repository."""
-    func = click.option("--yatai-token", envvar="BENTO_YATAI_TOKEN", default=None, help="Token for the registry.")(func)
-    return click.option("--yatai-url", default=None, metavar="URL",
-                        help="Registry (host:port, grpc://, grpcs://) instead of the configured repository.")(func)
-
-
-def _repo(yatai_url: Optional[str], yatai_token: Optional[str]) -> Any:
-    from ..repository import get_repository
-
-    return get_repository(yatai_url, yatai_token)
-
-
 def _selector(labels: Optional[str]) -> list:
-    from ..labels import parse_selector
-
     return parse_selector(labels) if labels else []
-
-
-def _bundle_dir(bento: str) -> str:
-    from ..bundle.reader import resolve
-
-    return resolve(bento)
 
 
 @click.command("list")
@@ -50,14 +39,13 @@ def _bundle_dir(bento: str) -> str:
 @click.option("--ascending", is_flag=True, help="Oldest first (default: newest first).")
 @output_option("table", "json", "yaml")
 @registry_options
-def list_cmd(name: Optional[str], labels: Optional[str], limit: Optional[int], offset: int, ascending: bool,
-             output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+@pass_cli
+def list_cmd(cli: CliContext, name: Optional[str], labels: Optional[str], limit: Optional[int], offset: int,
+             ascending: bool, output: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """List saved bundles, newest first."""
-    from ..labels import validate_name
-
     if name:
         validate_name(name)
-    items = _repo(yatai_url, yatai_token).list(name, _selector(labels), limit, offset, ascending)
+    items = cli.repository(yatai_url, yatai_token).list(name, _selector(labels), limit, offset, ascending)
     render([b.summary() for b in items], output, LIST_COLUMNS)
 
 
@@ -68,13 +56,11 @@ def list_cmd(name: Optional[str], labels: Optional[str], limit: Optional[int], o
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default=None,
               help="Output format [default: a table for NAME, YAML for one bundle].")
 @registry_options
-def get_cmd(bento: str, labels: Optional[str], print_location: bool, output: Optional[str],
+@pass_cli
+def get_cmd(cli: CliContext, bento: str, labels: Optional[str], print_location: bool, output: Optional[str],
             yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Show one bundle (NAME:VERSION, NAME:latest) or the versions of NAME."""
-    from ..labels import matches
-    from ..repository import parse_tag
-
-    repo = _repo(yatai_url, yatai_token)
+    repo = cli.repository(yatai_url, yatai_token)
     selector = _selector(labels)
     name, version = parse_tag(bento)
     if ":" not in bento and not print_location:
@@ -99,13 +85,11 @@ def get_cmd(bento: str, labels: Optional[str], print_location: bool, output: Opt
 @click.option("--labels", default=None, metavar="SELECTOR", help="Only bundles whose labels match (alone: all such bundles).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @registry_options
-def delete_cmd(bentos: tuple, labels: Optional[str], yes: bool, yatai_url: Optional[str],
+@pass_cli
+def delete_cmd(cli: CliContext, bentos: tuple, labels: Optional[str], yes: bool, yatai_url: Optional[str],
                yatai_token: Optional[str]) -> None:
     """Delete bundles (NAME:VERSION, NAME:latest; NAME alone means every version)."""
-    from ..labels import matches
-    from ..repository import parse_tag
-
-    repo = _repo(yatai_url, yatai_token)
+    repo = cli.repository(yatai_url, yatai_token)
     selector = _selector(labels)
     if not bentos and not selector:
         raise InvalidArgument("name at least one BENTO or give --labels")
@@ -132,35 +116,32 @@ def delete_cmd(bentos: tuple, labels: Optional[str], yes: bool, yatai_url: Optio
 @click.command("info")
 @click.argument("bento")
 @output_option("json", "yaml", default="yaml")
-def info_cmd(bento: str, output: str) -> None:
+@pass_cli
+def info_cmd(cli: CliContext, bento: str, output: str) -> None:
     """Show a bundle's APIs, artifacts, environment and labels (from its bento.yml)."""
-    from ..bundle.reader import read_metadata
-
-    render(read_metadata(_bundle_dir(bento)).to_dict(), output)
+    render(read_metadata(cli.resolve(bento)).to_dict(), output)
 
 
 @click.command("open-api-spec")
 @click.argument("bento")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
-def open_api_spec_cmd(bento: str, trust_pickle: Optional[bool]) -> None:
+@pass_cli
+def open_api_spec_cmd(cli: CliContext, bento: str, trust_pickle: Optional[bool]) -> None:
     """Print the OpenAPI 3 document of the bundle's HTTP API."""
-    from .. import load
-    from ..openapi import openapi_spec
-
-    click.echo(json.dumps(openapi_spec(load(bento, trust_pickle=trust_pickle)), indent=2))
+    click.echo(json.dumps(openapi_spec(cli.load(bento, trust_pickle)), indent=2))
 
 
 @click.command("retrieve")
 @click.argument("bento")
 @click.option("--target-dir", required=True, type=click.Path(file_okay=False), help="New directory to copy the bundle to.")
 @registry_options
-def retrieve_cmd(bento: str, target_dir: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+@pass_cli
+def retrieve_cmd(cli: CliContext, bento: str, target_dir: str, yatai_url: Optional[str],
+                 yatai_token: Optional[str]) -> None:
     """Copy a bundle out of the repository into a new directory (never overwrites)."""
     if os.path.lexists(target_dir):
         raise AlreadyExists(f"{target_dir} already exists; retrieve never overwrites: choose a new directory")
-    src = _repo(yatai_url, yatai_token).fetch(bento) if (yatai_url or not os.path.isdir(bento)) else bento
-    from ..bundle.manifest import verify_manifest
-
+    src = cli.repository(yatai_url, yatai_token).fetch(bento) if (yatai_url or not os.path.isdir(bento)) else bento
     verify_manifest(src)
     tmp = f"{target_dir.rstrip(os.sep)}.partial-{os.getpid()}"
     shutil.copytree(src, tmp, symlinks=True)
@@ -172,13 +153,8 @@ def retrieve_cmd(bento: str, target_dir: str, yatai_url: Optional[str], yatai_to
     click.echo(os.path.abspath(target_dir))
 
 
-def add_core_commands(cli: click.Group) -> None:
-    from .config_cmd import config_group
-    from .containerize_cmd import containerize_cmd
-    from .deployment_cmd import deployment_group
-    from .plugins_cmd import plugins_cmd
-    from .run import run_cmd
-
-    for cmd in (list_cmd, get_cmd, delete_cmd, run_cmd, info_cmd, open_api_spec_cmd, retrieve_cmd,
-                containerize_cmd, deployment_group, config_group, plugins_cmd):
+@hookimpl(tryfirst=True)
+def register_commands(cli: click.Group) -> None:
+    for cmd in (list_cmd, get_cmd, delete_cmd, run_cmd, info_cmd, open_api_spec_cmd, retrieve_cmd, config_group,
+                plugins_cmd):
         cli.add_command(cmd)

@@ -1,14 +1,17 @@
 """`bento run`: offline inference on CLI values and files, streamed in batches."""
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from typing import Any, Optional
 
 import click
 
+from ..adapters import CliInput
 from ..exceptions import APIError, InvalidArgument
-from .base import echo_err, is_quiet
+from ..runner import run_api
+from .options import CliContext, echo_err, is_quiet, pass_cli
 
 _FILE_OPT = re.compile(r"^--input-file-([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$")
 
@@ -54,8 +57,6 @@ class _Progress:
 
 def _progress(total: Optional[int]):
     if total is None or is_quiet():
-        import contextlib
-
         return contextlib.nullcontext(None)
     return _Progress(total)
 
@@ -73,15 +74,11 @@ def _progress(total: Optional[int]):
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Rows per batch [config run.batch_size].")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
 @click.pass_context
-def run_cmd(ctx: click.Context, bento: str, api_name: str, input_text: Optional[str], input_files: tuple,
+@pass_cli
+def run_cmd(cli: CliContext, ctx: click.Context, bento: str, api_name: str, input_text: Optional[str], input_files: tuple,
             input_format: Optional[str], output_format: str, batch_size: Optional[int],
             trust_pickle: Optional[bool]) -> None:
     """Run API of BENTO on --input or --input-file and print the results."""
-    from .. import load
-    from ..adapters import CliInput
-    from ..config import get_config
-    from ..runner import run_api
-
     named = _named_files(list(ctx.args))
     if input_text is None and not input_files and not named:
         raise InvalidArgument("give --input TEXT or --input-file PATH")
@@ -89,9 +86,9 @@ def run_cmd(ctx: click.Context, bento: str, api_name: str, input_text: Optional[
         for p in paths:
             click.Path(exists=True, dir_okay=False).convert(p, None, ctx)
     files = {"": list(input_files), **named} if input_files else named
-    cli = CliInput(input=input_text, input_files=files, format=input_format,
-                   batch_size=batch_size or get_config().run.batch_size, cli_args=tuple(sys.argv[1:]))
-    service = load(bento, trust_pickle=trust_pickle)
+    given = CliInput(input=input_text, input_files=files, format=input_format,
+                     batch_size=batch_size or cli.config.run.batch_size, cli_args=tuple(sys.argv[1:]))
+    service = cli.load(bento, trust_pickle)
     failures: list = []
 
     def on_error(line: str) -> None:
@@ -99,6 +96,6 @@ def run_cmd(ctx: click.Context, bento: str, api_name: str, input_text: Optional[
         if len(failures) <= 10:
             echo_err(f"Error: {line}")
 
-    failed = run_api(service, api_name, cli, sys.stdout, output_format, progress=_progress, on_error=on_error)
+    failed = run_api(service, api_name, given, sys.stdout, output_format, progress=_progress, on_error=on_error)
     if failed:
         raise APIError(f"{failed} input(s) failed" + ("" if failed <= 10 else " (first 10 shown)"))

@@ -1,19 +1,23 @@
-"""The local repository: $BENTO_HOME/repository/<Name>/<version>/ holds each bundle directory."""
+"""The local repository: $BENTO_HOME/repository/<Name>/<version>/ holds each bundle directory.
+Registered `trylast`: it answers `repository_backend` when no plugin (Yatai) does."""
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
+from ..bundle.layout import METADATA_FILE
 from ..bundle.manifest import verify_manifest
-from ..bundle.metadata import FILE_NAME, BundleMetadata
+from ..bundle.metadata import BundleMetadata
+from ..config import Config, bento_home
 from ..exceptions import AlreadyExists, BundleError, NotFound
+from ..hookspecs import hookimpl
 from ..labels import Requirement, matches
 from .base import BundleInfo, parse_tag
 
-__all__ = ["LocalRepository"]
+__all__ = ["LocalRepository", "repository_backend"]
 
 
 class LocalRepository:
@@ -24,9 +28,8 @@ class LocalRepository:
         self.root = Path(root)
 
     @classmethod
-    def from_config(cls, config: Any = None) -> "LocalRepository":
-        from ..config import bento_home
-
+    def default(cls) -> "LocalRepository":
+        """The repository under $BENTO_HOME."""
         return cls(bento_home() / "repository")
 
     def __repr__(self) -> str:
@@ -109,7 +112,7 @@ class LocalRepository:
 
 
 def _read(bundle_dir: Path) -> BundleMetadata:
-    path = bundle_dir / FILE_NAME
+    path = bundle_dir / METADATA_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -123,3 +126,8 @@ def _cleanup_empty(path: Path, stop: Path) -> None:
             path.rmdir()
     except OSError:
         pass
+
+
+@hookimpl(trylast=True)
+def repository_backend(config: Config) -> LocalRepository:
+    return LocalRepository.default()

@@ -4,9 +4,10 @@ visible, and gc removes whatever no row references once it is older than a grace
 Backends come from the `yatai_storage_backend` hook (built-ins: a directory and S3)."""
 from __future__ import annotations
 
-from typing import Any, BinaryIO, Callable, Iterator, Mapping, Protocol
+from typing import Any, BinaryIO, Callable, Iterator, Mapping, Optional, Protocol
 
 from bento.exceptions import InvalidArgument
+from bento.plugins import PluginManager, default_manager
 
 __all__ = ["Storage", "get_storage", "CHUNK_SIZE", "BUNDLES_PREFIX"]
 
@@ -40,11 +41,10 @@ class Storage(Protocol):
         than the grace period; return how many objects were removed."""
 
 
-def get_storage(url: str, options: Mapping[str, Any]) -> Storage:
-    """The store for `--repo-base-url`, from whichever plugin handles the URL."""
-    from bento.plugins import default_plugin_manager
-
-    storage = default_plugin_manager().hook.yatai_storage_backend(url=url, options=options)
+def get_storage(url: str, options: Mapping[str, Any], pm: Optional[PluginManager] = None) -> Storage:
+    """The store for `--repo-base-url`, from whichever plugin of `pm` (default: the process'
+    plugins) handles the URL."""
+    storage = (pm or default_manager()).hook.yatai_storage_backend(url=url, options=options)
     if storage is None:
         raise InvalidArgument(f"no storage backend handles {url!r}: use a directory, s3://bucket/prefix, "
                               "or install a plugin that implements yatai_storage_backend")

@@ -1,0 +1,120 @@
+"""The lifecycle of a server: `bento serve` and the dev server. Listen first, answer /healthz and
+/readyz (503) while the bundle loads, switch to the service's app, serve it in this process or in
+pre-forked workers, and drain on SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import threading
+from functools import partial
+from typing import Any, Callable, Optional
+
+from .affinity import pin_to_one_cpu
+from .app import BentoApp, ServingState, loading_app
+from .config import BatchingConfig, ServerConfig
+from .metrics import MULTIPROC_ENV
+from .transport import HTTPServer, bind_socket
+from .workers import STOP_SIGNALS, WorkerPool
+
+__all__ = ["serve", "DevServer", "serve_in_this_process", "Switch"]
+
+
+class Switch:
+    """The WSGI callable waitress serves: the loading app first, the service's app once loaded."""
+
+    def __init__(self, target: Callable) -> None:
+        self.target = target
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        return self.target(environ, start_response)
+
+
+def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
+    """Serve the service `load()` returns until SIGTERM/SIGINT has drained it. A loading error
+    is raised here (the CLI prints it on one line)."""
+    sock = bind_socket(server.host, server.port, server.backlog)
+    # before any thread starts; servers sharing a machine land on different CPUs
+    cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
+    print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
+          f"({server.workers} worker{'s' if server.workers > 1 else ''}"
+          f"{'' if cpu is None else f', on CPU {cpu}'})", file=sys.stderr, flush=True)
+    if server.workers > 1:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
+    state = ServingState()
+    switch = Switch(loading_app())
+    http = HTTPServer(switch, sock, server)
+    loaded: dict = {}
+
+    def load_in_background() -> None:
+        try:
+            service = loaded["service"] = load()
+            if server.workers == 1:
+                loaded["app"] = app = BentoApp(service, server, batching, state)
+                switch.target = app.wsgi
+            else:
+                http.stop()  # the worker pool forks the workers onto the same socket
+        except BaseException as e:  # reported by the main thread
+            loaded["error"] = e
+            http.stop()
+
+    _on_stop_signals(http)
+    threading.Thread(target=load_in_background, name="bento-load", daemon=True).start()
+    try:
+        http.run(on_drain=lambda: setattr(state, "draining", True), keep_listener=server.workers > 1)
+    finally:
+        if "app" in loaded:
+            loaded["app"].close()
+    if "error" in loaded:
+        raise loaded["error"]
+    if server.workers > 1 and "service" in loaded and not http.draining_requested:
+        WorkerPool(partial(serve_in_this_process, loaded["service"], sock, server, batching), sock, server).run()
+
+
+def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig) -> None:
+    """One worker: the service's app on `sock` until a stop signal has drained it."""
+    state = ServingState()
+    app = BentoApp(service, server, batching, state)
+    http = HTTPServer(app.wsgi, sock, server)
+    _on_stop_signals(http, force_on_repeat=False)  # the pool's parent signals after the group did
+    try:
+        http.run(on_drain=lambda: setattr(state, "draining", True))
+    finally:
+        app.close()
+
+
+def _on_stop_signals(http: HTTPServer, force_on_repeat: bool = True) -> None:
+    """SIGTERM/SIGINT drain; a second one stops at once when `force_on_repeat`. A worker is
+    forked with them blocked (workers.WorkerPool): one that arrived meanwhile is handled now."""
+    def handler(signum: int, frame: Any) -> None:
+        if http.draining_requested and force_on_repeat:
+            http.stop()
+        else:
+            http.drain()
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+class DevServer:
+    """`BentoService.start_dev_server()`: the service served by a background thread of this process."""
+
+    def __init__(self, service: Any, host: str, port: int, server: ServerConfig, batching: BatchingConfig) -> None:
+        sock = bind_socket(host, port, server.backlog)
+        self.app = BentoApp(service, server, batching)
+        self.http = HTTPServer(self.app.wsgi, sock, server)
+        self.url = self.http.url
+        self._thread = threading.Thread(target=self.http.run, kwargs={
+            "on_drain": lambda: setattr(self.app.state, "draining", True)}, name="bento-dev-server", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace: Optional[float] = 5.0) -> None:
+        """Drain (at most `grace` seconds), then stop the runners."""
+        self.http.drain(grace)
+        self._thread.join()
+        self.app.close()
+
+    def __repr__(self) -> str:
+        return f"<DevServer {self.url}>"

@@ -1,0 +1,138 @@
+"""The waitress server as bento fits it: how it takes new connections, when a request arrived,
+and that it stands below the Falcon layer."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from bento_server import transport as http
+from bento_server.arrival import ARRIVED_KEY
+from bento_server.config import ServerConfig
+
+
+def _hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+@pytest.fixture
+def make_server():
+    """HTTPServers on real loopback sockets whose main loop the test drives itself."""
+    made: list = []
+
+    def make(app=_hello, **settings) -> tuple:
+        sock = http.bind_socket("127.0.0.1", 0, backlog=128)
+        server = http.HTTPServer(app, sock, ServerConfig(threads=2, connection_limit=100, **settings))
+        made.append((server, []))
+        return made[-1]
+
+    yield make
+    for server, clients in made:
+        for client in clients:
+            client.close()
+        if server._listening:  # the test did not run (and so shut down) the main loop
+            server._shutdown(keep_listener=False)
+
+
+@pytest.fixture
+def fitted(make_server):
+    return make_server()
+
+
+def _connect(server, clients: list, n: int) -> None:
+    for _ in range(n):
+        clients.append(socket.create_connection(server.server.socket.getsockname()))  # queued in the backlog
+
+
+def _response(client: socket.socket) -> bytes:
+    """One whole response of _hello (it may arrive in several segments)."""
+    data = b""
+    while not data.endswith(b"\r\n\r\nok"):
+        chunk = client.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _connections(server) -> int:
+    return len(server._channels())
+
+
+def test_one_wake_up_accepts_a_burst_of_pending_connections(fitted):
+    server, clients = fitted
+    _connect(server, clients, http._ACCEPT_BURST + 8)
+    server.server.handle_accept()
+    assert _connections(server) == http._ACCEPT_BURST  # waitress alone takes one per wake-up
+    server.server.handle_accept()
+    assert _connections(server) == http._ACCEPT_BURST + 8
+    server.server.handle_accept()  # nothing pending: returns at once
+    assert _connections(server) == http._ACCEPT_BURST + 8
+
+
+def test_a_burst_stops_at_the_connection_limit_and_every_accepted_connection_is_served(fitted):
+    server, clients = fitted
+    limit = server.server.adj.connection_limit
+    already = len(server.map)  # the listener and the wake-up trigger count too
+    _connect(server, clients, limit - already + 5)
+    while len(server.map) < limit:
+        before = len(server.map)
+        server.server.handle_accept()
+        assert len(server.map) > before
+    server.server.handle_accept()
+    assert len(server.map) == limit
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    served = 0
+    for client in clients[: limit - already]:
+        client.settimeout(10)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        served += _response(client).startswith(b"HTTP/1.1 200 OK")
+    assert served == limit - already
+    server.stop()
+    runner.join(10)
+
+
+def test_workers_sharing_the_socket_take_one_connection_per_wake_up(make_server):
+    """So that the kernel's wake-ups spread a burst of connections over the workers."""
+    server, clients = make_server(workers=2)
+    _connect(server, clients, 3)
+    server.server.handle_accept()
+    assert _connections(server) == 1
+
+
+def test_a_request_arrives_when_the_kernel_received_it_not_when_the_server_read_it(make_server):
+    """Deadlines count from arrival: time a request waited unread in its socket is counted."""
+    seen: dict = {}
+
+    def app(environ, start_response):
+        seen.update(arrived=environ[ARRIVED_KEY], handled=time.time())
+        return _hello(environ, start_response)
+
+    server, clients = make_server(app)
+    _connect(server, clients, 1)
+    server.server.handle_accept()
+    sent = time.time()
+    clients[0].sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)  # the main loop is not running: the request waits in the socket
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    clients[0].settimeout(10)
+    assert _response(clients[0]).startswith(b"HTTP/1.1 200 OK")
+    server.stop()
+    runner.join(10)
+    assert seen["handled"] - sent >= 0.3
+    assert sent - 0.05 <= seen["arrived"] <= sent + 0.05
+
+
+def test_the_transport_imports_no_falcon():
+    """It serves any WSGI callable: the app layer sits on top of it, never under it."""
+    code = "import sys, bento_server.transport; print('falcon' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

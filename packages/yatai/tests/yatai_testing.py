@@ -223,7 +223,7 @@ class ServerProcess:
     def address(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 120.0) -> "ServerProcess":
         import subprocess
         import time
         import urllib.request

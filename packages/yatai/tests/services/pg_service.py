@@ -51,9 +51,12 @@ def _binaries(source: str) -> tuple:
                                "(apt-get install -y --no-install-recommends postgresql)")
         return bin_dir, "postgres" if root else None
     import stat
+    import warnings
     from pathlib import Path
 
-    import pgserver
+    with warnings.catch_warnings():  # its platformdirs import warns that XDG_RUNTIME_DIR is unset; we use no runtime dir
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
 
     bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
     if not root:

@@ -11,7 +11,7 @@ import signal
 import socket
 import threading
 import time
-from typing import Optional
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -239,6 +239,88 @@ def test_clients_that_never_read_hold_no_thread_no_disk_and_little_memory(serve_
     assert max(latencies) < PROBE_BOUND, latencies
     assert max(prober.latencies) < PROBE_BOUND, max(prober.latencies)
     assert (rss_during - rss_before) / 1024 < 100, f"RSS grew {(rss_during - rss_before) / 1024:.0f} MiB"
+
+
+# ---------------------------------------------------------------- row 3: images that decode huge
+
+
+@pytest.fixture(scope="module")
+def near_pillow_limit_png():
+    from bento_adapters.testing import uniform_png
+
+    return uniform_png(9400, 9400)  # 88 Mpx RGBA: under Pillow's 89 Mpx bomb limit
+
+
+def post_image(url: str, body: bytes) -> requests.Response:
+    return requests.post(url + "/shape", data=body, headers={"Content-Type": "image/png"}, timeout=60)
+
+
+def test_an_image_near_pillows_limit_is_refused_from_its_header(serve_process, images_bundle, near_pillow_limit_png,
+                                                                 assert_error):
+    """Four at once: each used to take 12 s and 1.07 GB to decode (5.36 GB together)."""
+    p = serve_process([images_bundle]).wait_ready()
+    (pid,) = server_pids(p)
+    peak_before = status_kib(pid, "VmHWM")
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: post_image(p.url, near_pillow_limit_png), range(4)))
+    assert time.monotonic() - started < 5
+    for r in answers:
+        assert_error(r, 413, "image of 9400x9400 pixels", "ImageInput(max_pixels=...)")
+    grew = (status_kib(pid, "VmHWM") - peak_before) / 1024
+    assert grew < 50, f"peak RSS grew {grew:.0f} MiB"
+
+
+def test_images_under_the_limit_are_decoded_one_at_a_time_and_their_memory_returns(serve_process, images_bundle):
+    """Four 24 Mpx images at once raise the peak by about nothing over one of them (a decode holds
+    ~240 MiB; four at once held ~850), and the worker's RSS falls back after each (it kept ~190 MB
+    per request: 1.6 GB after eight)."""
+    from bento_adapters.testing import uniform_png
+
+    image = uniform_png(4900, 4900)
+    p = serve_process([images_bundle]).wait_ready()
+    (pid,) = server_pids(p)
+    assert post_image(p.url, image).json() == [4900, 4900, 3]  # one alone: the libraries and one decode
+    peak_one, rss_one = status_kib(pid, "VmHWM"), status_kib(pid, "VmRSS")
+    for _ in range(2):
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: post_image(p.url, image), range(4)))
+        assert [r.json() for r in answers] == [[4900, 4900, 3]] * 4
+    peak_grew = (status_kib(pid, "VmHWM") - peak_one) / 1024
+    rss_grew = (status_kib(pid, "VmRSS") - rss_one) / 1024
+    assert peak_grew < 200, f"peak RSS grew {peak_grew:.0f} MiB over one decode's"
+    assert rss_grew < 50, f"RSS kept {rss_grew:.0f} MiB"
+
+
+# ---------------------------------------------------------------- row 4: a CSV of 100,000 columns
+
+
+def test_a_csv_of_100000_columns_is_refused_at_once_and_delays_no_one(serve_process, iris_bundle, post_json,
+                                                                      assert_error):
+    """It took 16-18 s to parse on the API's runner; every other request waited behind it."""
+    p = serve_process([iris_bundle]).wait_ready()
+    columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"] + [f"x{i}" for i in range(99_996)]
+    wide = (",".join(columns) + "\n" + ",".join(["1.0"] * len(columns)) + "\n").encode()
+    latencies, stop = [], threading.Event()
+
+    def honest() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            assert post_json(p.url + "/predict", ROWS).json() == [0]
+            latencies.append(time.monotonic() - started)
+
+    client = threading.Thread(target=honest, daemon=True)
+    client.start()
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            r = requests.post(p.url + "/predict", data=wide, headers={"Content-Type": "text/csv"}, timeout=60)
+            assert time.monotonic() - started < PROBE_BOUND
+            assert_error(r, 413, "columns: 100,000 is over the limit of 4,096", "DataframeInput(max_columns=...)")
+    finally:
+        stop.set()
+        client.join(30)
+    assert latencies and max(latencies) < PROBE_BOUND, max(latencies)
 
 
 # ---------------------------------------------------------------- row 5: SIGTERM with a full backlog

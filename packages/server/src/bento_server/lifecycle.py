@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 from .affinity import pin_to_one_cpu
 from .app import BentoApp, loading_app
 from .config import BatchingConfig, ServerConfig
+from .memory import return_freed_memory
 from .metrics import MULTIPROC_ENV
 from .probes import ServingState, probe_answer
 from .transport import HTTPServer, bind_socket
@@ -35,6 +36,7 @@ class Switch:
 def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
     """Serve the service `load()` returns until SIGTERM/SIGINT has drained it. A loading error
     is raised here (the CLI prints it on one line)."""
+    return_freed_memory()
     sock = bind_socket(server.host, server.port, server.backlog)
     probe_sock = None if server.probe_port is None else bind_socket(server.host, server.probe_port, server.backlog)
     # before any thread starts; servers sharing a machine land on different CPUs

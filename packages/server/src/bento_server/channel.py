@@ -86,6 +86,8 @@ class Channel(HTTPChannel):
         self.received_at: Optional[float] = None  # the kernel's time for the last bytes read
         self.answered = 0  # requests answered; before the first, the header timeout applies
         self.overflow = False  # accepted over the connection limit: answered 503 at once, then closed
+        # Requests wait unserved while the client has not read what it was sent (transport's add_task).
+        self.parked = False
 
     def parser_class(self, adj: Adjustments) -> _Parser:
         """waitress makes each request's parser with self.parser_class(adj)."""
@@ -107,6 +109,25 @@ class Channel(HTTPChannel):
     def service(self) -> None:
         super().service()
         self.answered += 1
+
+    def is_idle(self) -> bool:
+        """Nothing to serve, nothing arriving, nothing to send, not closing."""
+        return not (self.requests or self.request is not None or self.total_outbufs_len or self.will_close
+                    or self.close_when_flushed)
+
+    def del_channel(self, map: Any = None) -> None:
+        if self.server.dozing:
+            self.server.dozing.forget(self)
+        super().del_channel(map)
+
+    def handle_write(self) -> None:
+        """Send what the socket takes; once a parked client has read enough, serve its next request."""
+        super().handle_write()
+        if self.parked and self.connected and self.total_outbufs_len <= self.server.output_buffer:
+            with self.requests_lock:
+                self.parked = False
+                if self.requests:
+                    self.server.add_task(self)
 
     def answer_here(self, request: _Parser) -> bool:
         """Answer `request` on the calling thread (usually the I/O thread), never queued for a
@@ -166,8 +187,7 @@ class Channel(HTTPChannel):
             if not self.connected:
                 raise ClientDisconnected
             if self.total_outbufs_len > self.server.output_buffer:
-                self.will_close = True
-                self.server.pull_trigger()
+                self.server.close_later(self)
                 raise ClientDisconnected
             size = len(data)
             if isinstance(data, ReadOnlyFileBasedBuffer):  # wsgi.file_wrapper: read from the file as sent

@@ -40,8 +40,8 @@ class ServerConfig:
     threads: int = attrs.field(default=256, validator=_at_least(1))
     timeout: float = attrs.field(default=60.0, validator=_at_least(0.001))  # seconds, per request
     max_request_size: int = attrs.field(default=20 * MiB, validator=_at_least(1))  # bytes, decoded too
-    # Open connections per process; at the limit the least recently active ones that wait for
-    # nothing from the server are closed to make room, so a new connection (a probe) gets in.
+    # Open connections per process (at most half the open-files limit); past it the ones that have
+    # waited longest for nothing from the server are closed, so a new connection (a probe) gets in.
     connection_limit: int = attrs.field(default=1000, validator=_at_least(1))
     idle_timeout: float = attrs.field(default=60.0, validator=_at_least(0.1))  # keep-alive between requests
     # From a connection's opening, or a request's first byte, until its headers are in: much

@@ -121,6 +121,7 @@ def test_static_paths_never_leave_the_static_folder(iris_url, path):
     assert b"SrvIris" not in reply and b"root:" not in reply
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_decompression_bomb_png_on_the_wire_is_refused(images_url, assert_error):
     for side, status in ((100_000, 400), (12_000, 400), (6_000, 413)):
         r = requests.post(images_url + "/shape", data=png_header_only(side, side), timeout=30,

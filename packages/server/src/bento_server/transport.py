@@ -53,7 +53,7 @@ _PROBE_CONNECTIONS = 64  # connection limit of the probe listener (server.probe_
 # The kernel's send buffer of a connection, fixed rather than autotuned. Autotuned, 300 clients
 # that read nothing made the kernel hold ~4 MB each (1.1 GB: past tcp_mem's pressure threshold,
 # where every connection's buffers shrink) and honest throughput fell by 58 %. The kernel doubles
-# it for its bookkeeping: 128 KB a connection (512 MB at 4,096 that do not read); 128 KB in
+# it for its bookkeeping: 128 KB a connection (128 MB at 1,000 that do not read); 128 KB in
 # flight is 1 Gbit/s at a 1 ms round trip, 2.6 MB/s at 50 ms.
 _KERNEL_SEND_BUFFER = 64 * 1024
 _SPARE_FILES = 128  # descriptors kept for files, pipes and the model's own use
@@ -65,6 +65,12 @@ def _waiting_since(channel: Channel) -> float:
     first byte (a trickle keeps last_activity fresh), else its last activity."""
     partial = channel.request
     return partial.started if partial is not None else channel.last_activity
+
+
+def _may_go(channel: Channel, cutoff: float) -> bool:
+    """Whether closing `channel` for room costs no request in service: it has waited for nothing
+    (idle, sending headers, or parked because it does not read) since before `cutoff`."""
+    return (not channel.requests or channel.parked) and _waiting_since(channel) < cutoff
 
 
 class _Server(TcpWSGIServer):
@@ -116,7 +122,7 @@ class _Server(TcpWSGIServer):
         if now < self._full_until:
             return False
         cutoff = now - _MIN_WAIT
-        if any((not c.requests or c.parked) and _waiting_since(c) < cutoff for c in self.active_channels.values()):
+        if any(_may_go(c, cutoff) for c in self.active_channels.values()):
             return True
         self._full_until = now + _FULL_FOR
         return False
@@ -181,8 +187,7 @@ class _Server(TcpWSGIServer):
         limit = self.adj.connection_limit
         excess = len(self.active_channels) - limit + int(limit * _EVICT_SHARE)
         cutoff = now - _MIN_WAIT
-        waiting = sorted((c for c in self.active_channels.values()
-                          if (not c.requests or c.parked) and _waiting_since(c) < cutoff), key=_waiting_since)
+        waiting = sorted((c for c in self.active_channels.values() if _may_go(c, cutoff)), key=_waiting_since)
         for channel in waiting[:excess]:
             channel.handle_close()
         self._evicted += min(len(waiting), excess)

@@ -46,8 +46,6 @@ CASES = [
                       cli=("--input", "[[1, 2]]")), id="json-of-the-wrong-shape"),
     pytest.param(Case("records", b'[{"a": 1}, {"a": 2}]', JSON, "missing column(s) ['b']",
                       cli=("--input", '[{"a": 1}, {"a": 2}]')), id="records-missing-a-declared-column"),
-    pytest.param(Case("frame", b"1,2\n3,4\n", CSV, "the CSV has no header row",
-                      cli=("--input-file", "@rows.csv")), id="csv-without-header"),
     pytest.param(Case("frame", b"a,b\n1,2\n3,4,5\n", CSV, "CSV row 3 has 3 fields, header has 2",
                       cli=("--input", "a,b\n1,2\n3,4,5\n", "--format", "csv")), id="csv-ragged-rows"),
     pytest.param(Case("text", b"caf\xe9", {"Content-Type": "text/plain"}, "text is not valid utf-8 (byte 3)",

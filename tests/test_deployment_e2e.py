@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from bento_adapters.testing import post_json
 from bento_deploy.process import free_port
 from bento_e2e import ROOT, bento, wait_ready
 
@@ -19,12 +20,6 @@ pytest.importorskip("bento_server", reason="serving needs bento-server")
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 RESTART_BOUND = 20.0  # seconds from kill -9 to ready again; measured about 1-2 s (docs/deployments.md)
-
-
-def _post(url, rows):
-    req = urllib.request.Request(url, data=json.dumps(rows).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
 
 
 @pytest.fixture
@@ -41,13 +36,13 @@ def test_local_deployment_predicts_and_comes_back_after_kill_9(iris_bundle, depl
                            "--labels", "stage:dev", "-o", "json").stdout)
     assert rec["state"] == "running", rec
     url = rec["endpoint"]
-    assert _post(url + "/predict", IRIS_ROWS) == [0, 2]
+    assert post_json(url + "/predict", IRIS_ROWS) == (200, [0, 2])
 
     killed = time.monotonic()
     os.kill(rec["details"]["server_pid"], signal.SIGKILL)
     back = wait_ready(url, RESTART_BOUND)
     print(f"\nkill -9 -> ready again in {back - killed:.2f} s")
-    assert _post(url + "/predict", IRIS_ROWS[:1]) == [0]
+    assert post_json(url + "/predict", IRIS_ROWS[:1]) == (200, [0])
     now = json.loads(bento("deployment", "get", "iris", "-o", "json").stdout)
     assert now["state"] == "running" and now["details"]["restarts"] == 1
 
@@ -109,7 +104,7 @@ def test_image_steps_in_a_fresh_venv_serve_predictions(iris_bundle, tmp_path):
                               start_new_session=True)
     try:
         wait_ready(f"http://127.0.0.1:{port}", 60)
-        assert _post(f"http://127.0.0.1:{port}/predict", IRIS_ROWS) == [0, 2]
+        assert post_json(f"http://127.0.0.1:{port}/predict", IRIS_ROWS) == (200, [0, 2])
     finally:
         server.send_signal(signal.SIGTERM)
         try:

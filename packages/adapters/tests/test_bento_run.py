@@ -44,7 +44,7 @@ def run(api_name: str, cli, output: str = "json"):
         bar.total = total
         yield bar
 
-    failed = run_api(Tools(), api_name, cli, out, output, progress=progress, on_error=errors.append)
+    failed, _ = run_api(Tools(), api_name, cli, out, output, progress=progress, on_error=errors.append)
     return out.getvalue().splitlines(), failed, errors, bar
 
 

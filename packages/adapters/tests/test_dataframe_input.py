@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bento_adapters import DataframeInput, DefaultOutput
+from bento_adapters.frames import build_frame, rows_from_csv
 
 
 def parse(adapter, *requests):
@@ -55,11 +56,15 @@ def test_one_object_of_scalars_is_one_record(request_of):
     assert task.batch == 1 and df.to_dict("records") == [{"a": 1, "b": "x"}]
 
 
-def test_csv_with_header_quoting_and_blank_lines(request_of):
+def test_csv_with_header_quoting_and_a_blank_line_that_is_a_row(request_of):
+    """Every line is a row, as pandas reads it with skip_blank_lines=False (and `bento run` does):
+    a blank line is a row of missing values, never silently dropped."""
     body = 'a,b\r\n1,"x, y"\r\n\r\n2,"multi\nline"\r\n'
     (task,), df = parse(DataframeInput(), request_of(body, "text/csv"))
-    assert task.batch == 2
-    assert df.to_dict("records") == [{"a": 1, "b": "x, y"}, {"a": 2, "b": "multi\nline"}]
+    assert task.batch == 3
+    rows = df.to_dict("records")
+    assert (rows[0], rows[2]) == ({"a": 1, "b": "x, y"}, {"a": 2, "b": "multi\nline"})
+    assert df.iloc[1].isna().all()
 
 
 def test_csv_charset_and_sniffing_without_content_type(request_of):
@@ -102,9 +107,7 @@ def test_json_of_the_wrong_shape_is_a_400(request_of, orient, body, message):
 
 
 @pytest.mark.parametrize("body, message", [
-    ("1,2\n3,4\n", "the CSV has no header row: the first row (1,2) looks like data"),
     ("a,b\n1,2\n3,4,5\n", "CSV row 3 has 3 fields, header has 2"),
-    ("a,b,c\n1,2,3\n4,5\n", "CSV row 3 has 2 fields, header has 3"),
     ("", "empty CSV"),
     ("a,b\n", "the CSV has a header row but no rows"),
     ("a,a\n1,2\n", "column name 'a' appears 2 times"),
@@ -135,13 +138,31 @@ def test_micro_batch_of_mixed_requests_is_one_frame_in_request_order(request_of)
     assert isinstance(df.index, pd.RangeIndex)
 
 
-def test_request_with_other_columns_is_discarded_alone(request_of):
-    tasks, df = parse(DataframeInput(), request_of("[[1, 2]]"), request_of("[[1, 2, 3]]"), request_of("[[3, 4]]"))
-    assert [t.is_discarded for t in tasks] == [False, True, False]
-    assert tasks[1].error.err_msg.startswith("rows have 3 values, other requests in this batch have 2")
-    assert df.values.tolist() == [[1, 2], [3, 4]]
-    tasks, df = parse(DataframeInput(), request_of('[{"a": 1}]'), request_of('[{"z": 1}]'))
-    assert tasks[1].error.err_msg.startswith("columns ['z'] differ from ['a'] of other requests in this batch")
+def test_a_numeric_header_names_the_columns_and_a_short_row_gets_missing_values(request_of):
+    """As pandas reads them (and as BentoML 0.13 took them): a first row of numbers is the header."""
+    (task,), df = parse(DataframeInput(), request_of("0\nstr1\n", "text/csv"))
+    assert df.to_dict("records") == [{"0": "str1"}]
+    (task,), df = parse(DataframeInput(), request_of("a,b,c\n1,2,3\n4,5\n", "text/csv"))
+    assert task.batch == 2 and df["c"].isna().tolist() == [False, True]
+
+
+def test_requests_that_do_not_fit_together_are_called_apart(request_of):
+    """Other widths, columns, column order or value types: separate calls, each as it would be alone."""
+    calls = []
+
+    class Recorder(BentoService):
+        @api(input=DataframeInput(), batch=True, output=DefaultOutput())
+        def shape(self, df):
+            calls.append(list(df.columns))
+            return [f"{list(df.columns)} {[str(t) for t in df.dtypes]}"] * len(df)
+
+    api_ = Recorder().get_inference_api("shape")
+    bodies = ["[[1, 2]]", "[[1, 2, 3]]", "[[3, 4]]", '[{"a": 1, "b": 2}]', '[{"b": 1, "a": 2}]', '[{"a": "x", "b": 2}]']
+    results = api_.infer([api_.input_adapter.from_http_request(request_of(b)) for b in bodies])
+    assert [r.data for r in results] == [
+        ["[0, 1] ['int64', 'int64']"], ["[0, 1, 2] ['int64', 'int64', 'int64']"], ["[0, 1] ['int64', 'int64']"],
+        ["['a', 'b'] ['int64', 'int64']"], ["['b', 'a'] ['int64', 'int64']"], ["['a', 'b'] ['str', 'int64']"]]
+    assert len(calls) == 5  # the two [[x, y]] requests shared a call
 
 
 def test_declared_columns_select_order_and_name_rows(request_of):
@@ -262,7 +283,7 @@ def test_served_batch_returns_n_results_per_request(request_of):
     tasks = [api_.input_adapter.from_http_request(request_of(b)) for b in ("[[1, 1], [2, 2]]", "[[1, 2, 3]]", "[[5, 5]]")]
     results = api_.infer(tasks)
     bodies = [api_.output_adapter.to_http_body(r)[0] if r.http_status == 200 else r.http_status for r in results]
-    assert bodies == [b"[2,4]", 400, b"[10]"]
+    assert bodies == [b"[2,4]", b"[6]", b"[10]"]
 
 
 def test_batch_only():
@@ -322,7 +343,6 @@ def test_cli_files_json_jsonl_and_gzip(cli, tmp_path):
 
 @pytest.mark.parametrize("name, content, message", [
     ("ragged.csv", "a,b\n1,2\n3,4,5\n", "CSV row 3 has 3 fields, header has 2"),
-    ("noheader.csv", "1,2\n3,4\n", "the CSV has no header row"),
     ("empty.csv", "", "empty CSV"),
     ("rows.txt", "a\n1\n", "cannot tell the format from the file name; pass --format csv or --format json"),
     ("bad.json", "[[1], [2, 3]]", "row 2 has 2 values, row 1 has 1"),
@@ -345,3 +365,25 @@ def test_request_schema_follows_orient_and_columns():
     assert schema["application/json"]["schema"]["items"]["properties"] == {"a": {"type": "integer"}}
     assert "text/csv" in schema
     assert "oneOf" in DataframeInput().request_schema()["application/json"]["schema"]
+
+
+FIELDS = st.sampled_from(["1", "-2", " 3", "1.5", "1e3", ".5", "inf", "NaN", "", "NA", "True", "false", "x", " ",
+                          "9223372036854775808", "99999999999999999999", "0x1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(FIELDS, min_size=2, max_size=2), min_size=1, max_size=3),
+       st.lists(st.lists(FIELDS, min_size=2, max_size=2), min_size=1, max_size=3))
+def test_csv_bodies_that_share_a_group_get_the_dtypes_they_get_alone(first, second):
+    """The CSV signature is what pandas tells apart: bodies with equal signatures read joined
+    (one pandas call per batch) get exactly the dtypes each gets alone."""
+    def body(rows):
+        return "a,b\n" + "".join(f"{x},{y}\n" for x, y in rows)
+
+    one, two = rows_from_csv(body(first)), rows_from_csv(body(second))
+    if one.group_key() != two.group_key():
+        return
+    alone = [build_frame([r], r.columns) for r in (one, two)]
+    joined = build_frame([one, two], one.columns)
+    assert [str(t) for t in joined.dtypes] == [str(t) for t in alone[0].dtypes] == [str(t) for t in alone[1].dtypes]
+    assert len(joined) == one.count + two.count

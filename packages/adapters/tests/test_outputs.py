@@ -40,7 +40,10 @@ def test_dataframe_in_every_orient():
     for orient, want in expected.items():
         assert orjson.loads(body(DataframeOutput(orient), df)) == want, orient
     assert orjson.loads(body(DefaultOutput(), df)) == expected["records"]
-    assert orjson.loads(body(DefaultOutput(), df["a"])) == [1, 2]
+    # a Series as BentoML 0.13 wrote it: the records of a one-column DataFrame (named 0 when unnamed)
+    assert orjson.loads(body(DefaultOutput(), df["a"])) == [{"a": 1}, {"a": 2}]
+    assert orjson.loads(body(DataframeOutput(), pd.Series([1, 2]))) == [{"0": 1}, {"0": 2}]
+    assert orjson.loads(body(JsonOutput(), df["a"])) == [1, 2]
 
 
 def test_unserialisable_value_is_an_api_error():

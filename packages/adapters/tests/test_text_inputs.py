@@ -98,9 +98,10 @@ def test_json_cli_errors_name_the_input(cli, tmp_path):
     with pytest.raises(BadInput, match=r"^--input: invalid JSON at line 1 column 2"):
         list(JsonInput().iter_cli_batches(cli(input="{")))
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"a": 1}\n{oops}\n')
-    with pytest.raises(BadInput, match=rf"^{bad}: line 2: invalid JSON at line 1 column 2"):
-        list(JsonInput().iter_cli_batches(cli(files=[str(bad)])))
+    bad.write_text('{"a": 1}\n{oops}\n[3]\n')
+    (batch,) = JsonInput().iter_cli_batches(cli(files=[str(bad)]))  # the bad line fails alone, the run goes on
+    assert [t.data for t in batch if not t.is_discarded] == [{"a": 1}, [3]]
+    assert batch[1].error.err_msg.startswith(f"{bad}: line 2: invalid JSON at line 1 column 2")
     with pytest.raises(BadInput, match="file not found"):
         list(JsonInput().iter_cli_batches(cli(files=[str(tmp_path / "missing.json")])))
     with pytest.raises(BadInput, match=r"JsonInput needs --input JSON or --input-file PATH"):

@@ -8,8 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import keras
 import numpy as np
@@ -22,6 +20,7 @@ from bento.adapters import HTTPRequest
 from bento.bundle.manifest import write_manifest
 from bento.bundle.layout import ORIGIN_FILE
 from bento.exceptions import APIError, BundleError, InvalidArgument
+from bento_adapters.testing import post_json
 from bento_artifacts_tensorflow import KerasModelArtifact, ServedModel, TensorflowSavedModelArtifact
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
@@ -224,15 +223,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _post(url: str, body: dict) -> tuple:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
 @pytest.mark.parametrize("service", ["KerasIris", "ExportedKeras"])
 def test_served_over_http(service, keras_model, tmp_path):
     pytest.importorskip("bento_server", reason="bento-server not installed")
@@ -244,8 +234,8 @@ def test_served_over_http(service, keras_model, tmp_path):
     handle = svc.start_dev_server(port=_free_port())
     try:
         url = f"{handle.url.rstrip('/')}/predict"
-        status, body = _post(url, {"instances": ROWS})
-        bad_status, bad_body = _post(url, {"instances": [[1.0, 2.0, 3.0]]})
+        status, body = post_json(url, {"instances": ROWS}, timeout=60)
+        bad_status, bad_body = post_json(url, {"instances": [[1.0, 2.0, 3.0]]}, timeout=60)
     finally:
         svc.stop_dev_server()
     assert status == 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bento_adapters import DataframeInput
 
-from bento import BentoService, api, artifacts
+from bento import BentoService, api, artifacts, env
 from bento_artifacts_xgboost import XgboostModelArtifact
 
 
@@ -28,3 +28,13 @@ class XgbBoosterIris(BentoService):
     @api(input=DataframeInput(), batch=True)
     def predict(self, df):
         return self.artifacts.model.inplace_predict(df)
+
+
+@env(infer_pip_packages=True)
+@artifacts([XgboostModelArtifact("model", compile="onnx")])
+class CompiledXgbIris(BentoService):
+    """Iris species from an XGBClassifier compiled to ONNX at pack time, served by ONNX Runtime."""
+
+    @api(input=DataframeInput(), batch=True)
+    def predict(self, df):
+        return self.artifacts.model.predict(df)

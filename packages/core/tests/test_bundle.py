@@ -39,6 +39,16 @@ def test_save_to_dir_writes_the_full_layout(toy, tmp_path):
     assert f"pluggy=={version('pluggy')}" in reqs  # declared bare name, pinned to the installed version
 
 
+def test_artifact_pip_requirements_are_listed_pinned(toy, tmp_path, monkeypatch):
+    from importlib_metadata import version
+
+    from bento.artifacts import JSONArtifact
+
+    monkeypatch.setattr(JSONArtifact, "pip_requirements", property(lambda self: ("PyYAML",)))
+    path = toy.save_to_dir(str(tmp_path / "b"))
+    assert f"PyYAML=={version('PyYAML')}" in open(os.path.join(path, "requirements.txt")).read().split()
+
+
 def test_env_options_shape_the_bundle(tmp_path):
     req = tmp_path / "req.txt"
     req.write_text("# comment\nrequests>=2\n")

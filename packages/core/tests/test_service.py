@@ -27,21 +27,24 @@ def test_discard_and_inference_error_fail_only_their_items(toy):
 
 
 def test_wrong_number_of_results_is_a_clear_error(toy):
-    with pytest.raises(APIError, match="^API 'broken': API returned 1 results for 2 inputs$"):
+    """The call over both breaks the contract, and so does each alone (it returns one short)."""
+    with pytest.raises(APIError, match="^API 'broken': API returned 0 results for 1 inputs$"):
         toy.broken([1, 2])
 
 
-def test_user_exception_is_500_without_its_message(toy):
+def test_user_exception_fails_only_its_input_and_its_message_stays_server_side(toy, caplog):
     from bento.types import InferenceTask
 
     explode = toy.get_inference_api("explode")
-    results = explode.infer([InferenceTask(data="boom"), InferenceTask(data="x")])
-    assert all(r.http_status == 500 for r in results)
-    assert "secret detail" not in results[0].err_msg and "RuntimeError" in results[0].err_msg
-    # which of the two caused it is unknown: marked so the server's batcher re-runs them apart
-    assert all(r.whole_batch for r in results)
-    (alone,) = explode.infer([InferenceTask(data="boom")])
-    assert alone.http_status == 500 and not alone.whole_batch
+    tasks = [InferenceTask(data="x", request_id="r1"), InferenceTask(data="boom", request_id="r2"),
+             InferenceTask(data="y", request_id="r3")]
+    results = explode.infer(tasks)
+    assert [r.data for r in (results[0], results[2])] == ["x", "y"]
+    failed = results[1]
+    assert failed.http_status == 500 and failed.err_msg == "API 'explode' failed: RuntimeError"
+    assert failed.cause == "secret detail" and failed.describe() == "API 'explode' failed: RuntimeError: secret detail"
+    logged = [r for r in caplog.records if r.name == "bento.inference"]
+    assert len(logged) == 1 and "request r2" in logged[0].getMessage() and logged[0].exc_info[1].args == ("secret detail",)
 
 
 def test_pre_discarded_tasks_never_reach_the_function(toy):
@@ -65,6 +68,18 @@ def test_metadata_is_immutable_after_pack(toy):
 def test_pack_unknown_artifact_names_the_declared_ones(toy):
     with pytest.raises(NotFound, match=r"declares no artifact 'modle' \(declared: table, obj\)"):
         toy.pack("modle", {})
+
+
+def test_pack_passes_keyword_options_to_the_artifact(toy, monkeypatch):
+    seen = {}
+
+    def pack(self, model, metadata=None, **options):
+        seen.update(options)
+        return self
+
+    monkeypatch.setattr(JSONArtifact, "pack", pack)
+    toy.pack("table", {"a": 1}, sample_input=[[1.0]])
+    assert seen == {"sample_input": [[1.0]]}
 
 
 def test_unpacked_artifact_access_is_clear():

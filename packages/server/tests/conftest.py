@@ -92,6 +92,11 @@ class SrvQuirks(BentoService):
     def hang(self, item):
         time.sleep(item)
         return item
+
+    @api(input=JsonInput(), batch=True)
+    def batch_size(self, items):
+        """How many requests shared the call."""
+        return [len(items)] * len(items)
 '''
 
 
@@ -258,12 +263,12 @@ def quirks_url(quirks_service):
 class ServeProcess:
     """`bento serve` in a subprocess of its own process group."""
 
-    def __init__(self, args: list, env: dict | None = None) -> None:
+    def __init__(self, args: list, env: dict | None = None, python: str = sys.executable) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, "BENTO_HOME": os.environ.get("BENTO_HOME", "/nonexistent-bento-home"), **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bento.cli", "serve", *args, "--port", str(self.port)],
+            [python, "-m", "bento.cli", "serve", *args, "--port", str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
 
     def wait_ready(self, timeout: float = 60) -> "ServeProcess":
@@ -306,11 +311,11 @@ class ServeProcess:
 
 @pytest.fixture
 def serve_process():
-    """Factory: ServeProcess(args, env); every one started is killed at teardown."""
+    """Factory: ServeProcess(args, env, python); every one started is killed at teardown."""
     started = []
 
-    def start(args: list, env: dict | None = None) -> ServeProcess:
-        p = ServeProcess(args, env)
+    def start(args: list, env: dict | None = None, python: str = sys.executable) -> ServeProcess:
+        p = ServeProcess(args, env, python)
         started.append(p)
         return p
 

@@ -1,4 +1,4 @@
-"""The dispatcher and its latency model, without HTTP (the HTTP behaviour is in test_bad_input/test_routes)."""
+"""The adaptive batcher and its latency model, without HTTP (the HTTP behaviour is in the app tests)."""
 from __future__ import annotations
 
 import threading
@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from time import monotonic
 
 import pytest
+from bento.batching import BatchPolicy
+from bento.exceptions import Overloaded, TimedOut
 from bento.types import InferenceError, InferenceResult, InferenceTask
 
-from bento_server.batching import Dispatcher
-from bento_server.errors import Overloaded, TimedOut
+from bento_server.batching import AdaptiveBatcher
 from bento_server.latency import ArrivalRate, LatencyModel
 from bento_server.metrics import Metrics
 
@@ -33,12 +34,12 @@ class FakeAPI:
         return [InferenceResult(data=t.data) for t in tasks]
 
 
-def dispatcher(api, grouping=True, max_rows=100, latency=10.0, queue=None) -> Dispatcher:
-    return Dispatcher(api, grouping=grouping, max_batch_rows=max_rows, max_latency=latency, max_queue_rows=queue,
-                      metrics=Metrics().for_api(api.name))
+def dispatcher(api, grouping=True, max_rows=100, latency=10.0, queue=None) -> AdaptiveBatcher:
+    policy = BatchPolicy(max_batch_rows=max_rows, grouping=grouping, max_latency=latency, max_queue_rows=queue)
+    return AdaptiveBatcher(api, policy, Metrics().for_api(api.name))
 
 
-def submit(d: Dispatcher, data, rows=None, timeout=10.0):
+def submit(d: AdaptiveBatcher, data, rows=None, timeout=10.0):
     now = monotonic()
     return d.submit(InferenceTask(data=data, batch=rows), now, now + timeout)
 
@@ -161,16 +162,6 @@ def test_the_runner_survives_a_broken_batch():
     d.close()
 
 
-def test_one_raising_item_fails_alone(quirks_service):
-    """InferenceAPI fails a whole batch when the function raises: the dispatcher bisects."""
-    api = quirks_service.get_inference_api("echo")
-    d = dispatcher(api)
-    tasks = [InferenceTask(data=x) for x in (1, 2, "boom", 4, 5)]
-    results = d._infer(tasks)
-    assert [r.data if isinstance(r, InferenceResult) else r.http_status for r in results] == [1, 2, 500, 4, 5]
-    d.close()
-
-
 def test_latency_model_fits_fixed_and_per_row_cost():
     m = LatencyModel()
     for n in (1, 5, 10, 20, 3, 8):
@@ -200,3 +191,24 @@ def test_arrival_rate():
     for i in range(50):
         r.arrived(i * 0.01, 1)
     assert r.per_second == pytest.approx(100)
+
+
+def test_an_idle_model_serves_a_late_request_and_a_batch_keeps_its_newest():
+    """Work conservation beats deadlines: late beats never when nothing else would run."""
+    api = FakeAPI(delay=0.2)
+    d = dispatcher(api, latency=0.05)
+    blocker = threading.Thread(target=submit, args=(d, "block"))
+    blocker.start()
+    time.sleep(0.05)
+    with ThreadPoolExecutor(3) as pool:  # queued behind the blocker, all past the 50 ms bound when it ends
+        futures = []
+        for i in range(3):
+            futures.append(pool.submit(submit, d, i))
+            time.sleep(0.01)
+        outcomes = [f.exception() or f.result().data for f in futures]
+    blocker.join()
+    assert [type(o) for o in outcomes[:2]] == [Overloaded, Overloaded] and outcomes[2] == 2
+    assert api.calls == [["block"], [2]]
+    long_ago = monotonic() - 10
+    assert d.submit(InferenceTask(data="late"), long_ago, long_ago + 60).data == "late"  # idle: served
+    d.close()

@@ -58,14 +58,26 @@ def iris_frame():
 
 
 @pytest.fixture(scope="session")
-def iris_bundle(bento_home, iris_frame) -> str:
-    """A tiny random forest trained on iris, saved into the repository; returns the bundle path."""
+def iris_forest(iris_frame):
+    """A tiny random forest trained on iris."""
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
 
+    _, y = load_iris(return_X_y=True)
+    return RandomForestClassifier(n_estimators=10, random_state=0).fit(iris_frame, y)
+
+
+@pytest.fixture(scope="session")
+def iris_bundle(bento_home, iris_forest) -> str:
+    """The forest saved into the repository; returns the bundle path."""
     from spark_iris_service import SparkIris
 
-    _, y = load_iris(return_X_y=True)
-    svc = SparkIris()
-    svc.pack("model", RandomForestClassifier(n_estimators=10, random_state=0).fit(iris_frame, y))
-    return svc.save()
+    return SparkIris().pack("model", iris_forest).save()
+
+
+@pytest.fixture(scope="session")
+def compiled_iris_bundle(bento_home, iris_forest, iris_frame) -> str:
+    """The same forest compiled to ONNX at pack time (verified on the 150 flowers)."""
+    from spark_iris_service import SparkIrisOnnx
+
+    return SparkIrisOnnx().pack("model", iris_forest, sample_input=iris_frame).save()

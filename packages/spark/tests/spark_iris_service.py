@@ -59,3 +59,8 @@ class SparkIris(BentoService):
     @api(input=FileInput())
     def size(self, file):
         return len(file.bytes)
+
+
+@artifacts([SklearnModelArtifact("model", compile="onnx")])
+class SparkIrisOnnx(SparkIris):
+    """The same APIs over the model compiled to ONNX at pack time (served by ONNX Runtime)."""

@@ -164,3 +164,29 @@ def test_spark_errors_keep_the_executor_exception_line():
     assert _error_line(text) == "bento.exceptions.ManifestMismatch: bundle file x does not match MANIFEST.sha256"
     assert _error_line("[PATH_NOT_FOUND] Path does not exist: file:/x.csv.\n  at ...") == (
         "[PATH_NOT_FOUND] Path does not exist: file:/x.csv.")
+
+
+def test_three_bad_rows_of_ten_thousand_fail_alone_in_bento_run_and_spark_run(spark, iris_bundle, iris_frame, tmp_path):
+    """`picky` raises for any call holding a flower with a sepal over 7.5 cm: both runners go
+    through core's pipeline, which isolates the three rows that break it."""
+    rows = pd.concat([iris_frame[iris_frame["sl"] <= 7.5]] * 80, ignore_index=True).iloc[:10_000].copy()
+    bad = [17, 4_242, 9_998]  # 0-based positions
+    rows.loc[bad, "sl"] = 9.9
+    source = tmp_path / "flowers.csv"
+    rows.to_csv(source, index=False)
+
+    out = subprocess.run([BENTO, "run", iris_bundle, "picky", "--input-file", str(source), "-q"],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert out.returncode != 0
+    assert len(out.stdout.split()) == 9_997
+    errors = out.stderr.strip().splitlines()
+    assert errors[:3] == [f"Error: row {i + 1}: API 'picky' failed: ValueError: sepal longer than 7.5 cm (500)"
+                          for i in bad]
+    assert errors[3:] == ["Error: 3 of 10,000 rows/inputs failed"]
+
+    result = _spark_run(iris_bundle, "picky", "--input", str(source), "--output", str(tmp_path / "o"),
+                        "--format", "csv", "--partitions", "1")
+    assert result.exit_code == 1
+    scored = _read_parts(str(tmp_path / "o"), "csv")
+    assert scored.index[scored["prediction_error"].notna()].tolist() == bad
+    assert set(scored.loc[bad, "prediction_error"]) == {"API 'picky' failed: ValueError: sepal longer than 7.5 cm"}

@@ -27,3 +27,13 @@ class IrisSVC(BentoService):
 
 class IrisRF(IrisSVC):
     """The same APIs over the RandomForest."""
+
+
+@env(pip_packages=["pandas"])
+@artifacts([SklearnModelArtifact("model", compile="onnx")])
+class IrisSVCOnnx(IrisSVC):
+    """The same APIs over the SVC compiled to ONNX at pack time: served by ONNX Runtime, no scikit-learn."""
+
+
+class IrisRFOnnx(IrisSVCOnnx):
+    """The same APIs over the RandomForest compiled to ONNX."""

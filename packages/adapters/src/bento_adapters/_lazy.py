@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["pandas", "numpy", "orjson", "pil_image"]
+__all__ = ["pandas", "numpy", "orjson", "pil_image", "jsonschema"]
 
 
 def pandas() -> ModuleType:
@@ -18,6 +18,10 @@ def numpy() -> ModuleType:
 
 def orjson() -> ModuleType:
     return importlib.import_module("orjson")
+
+
+def jsonschema() -> ModuleType:
+    return importlib.import_module("jsonschema")
 
 
 def pil_image() -> ModuleType:

@@ -11,7 +11,7 @@ from bento.adapters import BaseInputAdapter, CliInput, HTTPRequest
 from bento.exceptions import BadInput, InvalidArgument
 from bento.types import InferenceTask
 
-from .input_files import ByteProgress, batch_tasks, errors_about, total_bytes
+from .input_files import ByteProgress, Unreadable, batch_tasks, errors_about, total_bytes
 
 __all__ = ["InputAdapter"]
 
@@ -65,7 +65,8 @@ class InputAdapter(BaseInputAdapter):
         return total_bytes(cli)
 
     def iter_cli_batches(self, cli: CliInput) -> Iterator[list[InferenceTask]]:
-        items = ((data, self.rows(data), progress) for data, progress in self.iter_cli_items(cli))
+        items = ((data, data.rows if isinstance(data, Unreadable) else self.rows(data), progress)
+                 for data, progress in self.iter_cli_items(cli))
         return batch_tasks(items, cli)
 
     def iter_cli_items(self, cli: CliInput) -> Iterator[tuple[Any, Optional[int]]]:

@@ -1,8 +1,8 @@
 """DataframeInput: rows in any pandas JSON orient or CSV, one DataFrame per (micro-)batch."""
 from __future__ import annotations
 
-import re
-from typing import Any, Iterator, Optional, Sequence, Union
+import warnings
+from typing import Any, Hashable, Iterator, Optional, Sequence, Union
 
 from bento.adapters import CliInput, HTTPRequest
 from bento.exceptions import BadInput, InvalidArgument
@@ -11,10 +11,10 @@ from bento.types import InferenceTask
 from ._lazy import pandas
 from .base import InputAdapter
 from .form_data import Part, single_part
-from .frames import (ORIENTS, Rows, Shape, build_frame, check_csv_header, rows_from_csv, rows_from_frame,
-                     rows_from_json, rows_from_python)
+from .frames import (ORIENTS, Declared, Rows, build_frame, csv_error, rows_from_csv, rows_from_frame, rows_from_json,
+                     rows_from_python)
 from .http_body import MULTIPART, UnsupportedContentType, content_charset, decode_text, is_json_type, parse_json
-from .input_files import ByteProgress, file_format, iter_json_lines, open_decompressed, read_text
+from .input_files import ByteProgress, Unreadable, file_format, iter_json_lines, open_decompressed, read_text
 from .limits import TableLimits, positive_limit
 
 __all__ = ["DataframeInput"]
@@ -35,8 +35,9 @@ class DataframeInput(InputAdapter):
 
     `orient`: pandas JSON orient of request bodies (guessed when None, see `frames`).
     `columns`: the columns the API expects; requests must carry them (extra columns are
-    dropped, unnamed rows are named in this order). Without it, every request of a batch must
-    have the columns of the first one. `dtype`: a dtype, or {column: dtype}, applied with astype.
+    dropped, unnamed rows are named in this order). Without it, requests with other columns,
+    another column order or other value types are called apart (`group_key`), never refused
+    for their batch-mates. `dtype`: a dtype, or {column: dtype}, applied with astype.
     `max_columns` (default 4,096) and `max_cells` (default 2,000,000) bound one HTTP request,
     checked before it is parsed: over them is a 413.
     """
@@ -60,13 +61,14 @@ class DataframeInput(InputAdapter):
         self.orient = orient
         self.columns = list(columns) if columns else None
         self.dtype = dtype
-        self._declared = Shape.declare(self.columns) if self.columns else None
+        self._declared = Declared(tuple(self.columns)) if self.columns else None
 
     # -- OpenAPI
     def request_schema(self) -> dict:
         row_object = {"type": "object"}
-        if self.columns:
-            row_object["properties"] = {c: self._column_schema(c) for c in self.columns}
+        typed = self.columns or (list(self.dtype) if isinstance(self.dtype, dict) else None)
+        if typed:
+            row_object["properties"] = {c: self._column_schema(c) for c in typed}
         by_orient = {
             "records": {"type": "array", "items": row_object},
             "values": {"type": "array", "items": {"type": "array", "items": {}}},
@@ -132,39 +134,46 @@ class DataframeInput(InputAdapter):
         rows = self._check_declared(rows_from_python(args[0], self.orient))
         return [InferenceTask(data=rows, batch=rows.count)]
 
-    # -- one DataFrame per batch
+    # -- one DataFrame per call
+    def group_key(self, task: InferenceTask) -> Hashable:
+        return task.data.group_key()
+
+    def split_rows(self, task: InferenceTask) -> list:
+        return [InferenceTask(data=row, batch=1, http_headers=task.http_headers, request_id=task.request_id)
+                for row in task.data.split()]
+
     def extract_user_func_args(self, tasks: Sequence[InferenceTask]) -> tuple:
+        """One DataFrame of a group of tasks (same columns, same value types: core groups them
+        by `group_key`); a task pandas cannot read, or cast to `dtype`, fails alone."""
         pd = pandas()
         if not tasks:
             return (pd.DataFrame(),)
-        shape = self._declared or Shape.of(tasks[0].data)
-        fitting = []
-        for task in tasks:
-            problem = shape.misfit(task.data)
-            if problem:
-                task.discard(400, problem)
-            else:
-                fitting.append(task)
+        columns = self._columns(tasks[0].data)
         try:
-            df = build_frame([t.data for t in fitting], shape, self.dtype)
-            if len(df) == sum(t.rows for t in fitting):
+            df = build_frame([t.data for t in tasks], columns, self.dtype)
+            if len(df) == sum(t.rows for t in tasks):
                 return (df,)
         except _PANDAS_ROW_ERRORS:
             pass
-        return (self._build_each(fitting, shape),)
+        return (self._build_each(tasks, columns),)
 
-    def _build_each(self, tasks: list, shape: Shape) -> Any:
-        """The slow path after a batch failed to build: one frame per request, so a request
-        pandas cannot read (or cast to `dtype`) fails alone, and row counts come from pandas."""
+    def _columns(self, rows: Rows) -> Optional[tuple]:
+        return self._declared.columns if self._declared else rows.columns
+
+    def _build_each(self, tasks: Sequence[InferenceTask], columns: Optional[tuple]) -> Any:
+        """The slow path after a call's frame failed to build: one frame per task, so a task
+        whose rows pandas cannot read (or cast to `dtype`) fails alone, naming the problem."""
         pd = pandas()
         frames = []
         for task in tasks:
             try:
-                frame = build_frame([task.data], shape, self.dtype)
+                frame = build_frame([task.data], columns, self.dtype)
             except _PANDAS_ROW_ERRORS as e:
                 task.discard(400, f"cannot make a DataFrame of the rows: {e}")
                 continue
-            task.batch = len(frame)
+            if len(frame) != task.rows:
+                task.discard(400, f"pandas read {len(frame)} rows of the {task.rows} sent")
+                continue
             frames.append(frame)
         if len(frames) == 1:
             return frames[0]
@@ -185,24 +194,35 @@ class DataframeInput(InputAdapter):
         raise BadInput("cannot tell the format from the file name; pass --format csv or --format json")
 
     def _stream_csv(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
-        """Chunks of `cli.batch_size` rows; memory stays bounded however large the file."""
+        """Chunks of `cli.batch_size` rows, read as an HTTP CSV body is (`frames.rows_from_csv`);
+        memory stays bounded however large the file."""
         pd = pandas()
-        with open_decompressed(path) as (raw, stream):
+        with open_decompressed(path) as (raw, stream), warnings.catch_warnings():
+            # pandas drops the extra fields of rows longer than the header with only a warning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
             try:
-                for chunk in pd.read_csv(stream, chunksize=cli.batch_size):
-                    check_csv_header(chunk.columns)
+                for chunk in pd.read_csv(stream, chunksize=cli.batch_size, skip_blank_lines=False, index_col=False):
                     yield self._check_declared(rows_from_frame(chunk)), progress.at(raw)
             except pd.errors.EmptyDataError:
                 raise BadInput("empty CSV: expected a header row, then rows") from None
+            except pd.errors.ParserWarning:
+                raise BadInput("a CSV row has more fields than the header") from None
             except ValueError as e:
-                raise BadInput(_csv_error(e)) from None
+                raise BadInput(csv_error(e)) from None
         progress.finish(path)
 
-    def _stream_json_lines(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
-        """One row per line (an object or a list), in chunks of `cli.batch_size` rows."""
+    def _stream_json_lines(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Any, int]]:
+        """One row per line (an object or a list), in chunks of `cli.batch_size` rows; a line
+        that is not JSON is a row of its own that fails alone."""
         orient = self.orient if self.orient in ("records", "values") else None
         chunk: list = []
-        for value, done in iter_json_lines(path, progress):
+        for value, done in iter_json_lines(path, progress, rows=1):
+            if isinstance(value, Unreadable):
+                if chunk:
+                    yield self._check_declared(rows_from_json(chunk, orient)), done
+                    chunk = []
+                yield value, done
+                continue
             chunk.append(value)
             if len(chunk) >= cli.batch_size:
                 yield self._check_declared(rows_from_json(chunk, orient)), done
@@ -213,7 +233,7 @@ class DataframeInput(InputAdapter):
     def _split_json(self, path: str, cli: CliInput, progress: ByteProgress) -> Iterator[tuple[Rows, int]]:
         """A JSON file is parsed whole, then handed on in chunks of `cli.batch_size` rows."""
         rows = self.parse_text(read_text(path), "json")
-        df = build_frame([rows], Shape.of(rows))
+        df = build_frame([rows], rows.columns)
         start, size = progress.finished, progress.finish(path) - progress.finished
         for begin in range(0, len(df), cli.batch_size):
             end = min(begin + cli.batch_size, len(df))
@@ -245,14 +265,3 @@ def _cli_format(cli: CliInput) -> Optional[str]:
     if cli.format not in (None, "json", "csv"):
         raise BadInput(f"--format {cli.format}: DataframeInput reads json or csv")
     return cli.format
-
-
-def _csv_error(error: Exception) -> str:
-    """pandas' tokenizer message in the words the HTTP path uses."""
-    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
-    if found:
-        expected, line, saw = found.groups()
-        return f"CSV row {line} has {saw} fields, header has {expected}"
-    if isinstance(error, UnicodeDecodeError):
-        return f"text is not valid utf-8 (byte {error.start})"
-    return f"malformed CSV: {str(error).strip()}"

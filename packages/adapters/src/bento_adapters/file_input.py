@@ -68,11 +68,12 @@ class FileInput(InputAdapter):
 
 class MultiFileInput(InputAdapter):
     """Several files per request, one multipart field per name; the API takes one parameter per
-    name in `input_names` order (a list over the batch in batch mode)."""
+    name in `input_names` order (a list over the batch in batch mode). `allow_none`: a request
+    may leave fields out, whose parameters are then None (over HTTP; `bento run` needs them all)."""
 
     ITEM: ClassVar[type] = FileInput
 
-    def __init__(self, input_names: Sequence[str], **item_config: Any) -> None:
+    def __init__(self, input_names: Sequence[str], allow_none: bool = False, **item_config: Any) -> None:
         if isinstance(input_names, str) or not input_names:
             raise InvalidArgument(f"{self.type_name()}(input_names=...) takes a non-empty list of names")
         names = [str(n) for n in input_names]
@@ -82,8 +83,9 @@ class MultiFileInput(InputAdapter):
         if len(set(names)) != len(names):
             raise InvalidArgument(f"{self.type_name()}: input_names {names} repeat a name")
         self.input_names = tuple(names)
+        self.allow_none = bool(allow_none)
         self._item = self.ITEM(**item_config)
-        super().__init__(input_names=names, **self._item.config)
+        super().__init__(input_names=names, allow_none=allow_none or None, **self._item.config)
 
     @property
     def num_args(self) -> int:
@@ -104,6 +106,9 @@ class MultiFileInput(InputAdapter):
         values = []
         for name in self.input_names:
             found = by_name.get(name, [])
+            if not found and self.allow_none:
+                values.append(None)
+                continue
             if len(found) != 1:
                 raise BadInput(f"multipart field '{name}' missing" if not found
                                else f"multipart field '{name}' sent {len(found)} times; expected one file")
@@ -122,7 +127,8 @@ class MultiFileInput(InputAdapter):
                                   f"({', '.join(self.input_names)}), all of the same length")
         else:
             rows = list(zip(*args))
-        return [InferenceTask(data=tuple(self._item.coerce(v) for v in row)) for row in rows]
+        return [InferenceTask(data=tuple(None if v is None and self.allow_none else self._item.coerce(v) for v in row))
+                for row in rows]
 
     def iter_cli_items(self, cli: CliInput) -> Iterator[tuple[tuple, int]]:
         lists = [list(cli.input_files.get(n, ())) for n in self.input_names]

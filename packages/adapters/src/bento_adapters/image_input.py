@@ -77,9 +77,9 @@ class MultiImageInput(MultiFileInput):
     ITEM = ImageInput
 
     def __init__(self, input_names: Sequence[str], accept_image_formats: Optional[Sequence[str]] = None,
-                 pilmode: str = "RGB", max_pixels: Optional[int] = None,
+                 pilmode: str = "RGB", allow_none: bool = False, max_pixels: Optional[int] = None,
                  max_concurrent_decodes: Optional[int] = None) -> None:
-        super().__init__(input_names, accept_image_formats=accept_image_formats, pilmode=pilmode,
+        super().__init__(input_names, allow_none, accept_image_formats=accept_image_formats, pilmode=pilmode,
                          max_pixels=max_pixels, max_concurrent_decodes=max_concurrent_decodes)
 
 

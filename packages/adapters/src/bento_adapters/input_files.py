@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from typing import IO, Any, Iterable, Iterator, Optional
+from typing import IO, Any, Callable, Iterable, Iterator, Optional
+
+import attrs
 
 from bento.adapters import CliInput
 from bento.exceptions import BadInput
@@ -17,7 +19,7 @@ from bento.types import InferenceTask
 from .http_body import parse_json
 
 __all__ = ["ByteProgress", "errors_about", "all_input_files", "total_bytes", "file_format", "open_input",
-           "open_decompressed", "read_bytes", "read_text", "iter_json_lines", "batch_tasks"]
+           "open_decompressed", "read_bytes", "read_text", "iter_json_lines", "batch_tasks", "Unreadable"]
 
 # Input files with these endings are decompressed while read (FileInput/ImageInput get them as is).
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
@@ -110,13 +112,27 @@ def read_text(path: str) -> str:
         raise BadInput(f"text is not valid utf-8 (byte {e.start})") from None
 
 
-def iter_json_lines(path: str, progress: ByteProgress) -> Iterator[tuple[Any, int]]:
-    """Each value of a JSON Lines file, streamed, with the progress through the file after it."""
+@attrs.frozen
+class Unreadable:
+    """An item of an input file that cannot be read (a line that is not JSON, a value its
+    schema refuses): it becomes a task that fails alone, naming its line, and the run goes on.
+    `rows`: 1 where the file's items are rows (DataframeInput), None where they are items."""
+
+    message: str
+    rows: Optional[int] = None
+
+
+def iter_json_lines(path: str, progress: ByteProgress, check: Callable[[Any], Any] = lambda v: v,
+                    rows: Optional[int] = None) -> Iterator[tuple[Any, int]]:
+    """Each value of a JSON Lines file (`check`ed), streamed, with the progress through the file
+    after it; a line that fails is an `Unreadable` naming it."""
     with open_decompressed(path) as (raw, stream):
         for number, line in enumerate(stream, 1):
             if line.strip():
-                with errors_about(f"line {number}"):
-                    value = parse_json(line)
+                try:
+                    value = check(parse_json(line))
+                except BadInput as e:
+                    value = Unreadable(f"{path}: line {number}: {e}", rows)
                 yield value, progress.at(raw)
     progress.finish(path)
 
@@ -128,7 +144,10 @@ def batch_tasks(items: Iterable[tuple[Any, Optional[int], Optional[int]]], cli: 
     batch: list[InferenceTask] = []
     rows = reported = done = 0
     for data, task_rows, progress in items:
-        batch.append(InferenceTask(data=data, batch=task_rows, cli_args=tuple(cli.cli_args)))
+        task = InferenceTask(data=data, batch=task_rows, cli_args=tuple(cli.cli_args))
+        if isinstance(data, Unreadable):
+            task.discard(400, data.message)
+        batch.append(task)
         done = done if progress is None else progress
         rows += 1 if task_rows is None else task_rows
         if rows >= cli.batch_size:

@@ -1,7 +1,9 @@
 """Output adapters: JSON bodies (numpy and pandas values included) and CLI lines in JSON or CSV.
 
-DefaultOutput, the output of an API that names none, is JsonOutput under its own name: pandas
-values are written in the records orient (DataframeOutput's default), everything else as JSON.
+DefaultOutput, the output of an API that names none, writes pandas values as DataframeOutput
+does (a Series as a one-column DataFrame, in the records orient, as BentoML 0.13 did) and
+everything else as JSON. A result the API built itself (`InferenceResult`) whose data is str
+or bytes is its body, verbatim.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from bento.types import InferenceResult
 
 from ._lazy import numpy, pandas
 from .frames import ORIENTS
-from .json_codec import dumps, frame_to_jsonable
+from .json_codec import ascii_only, dumps, frame_to_jsonable
 
 __all__ = ["JsonOutput", "DataframeOutput", "DefaultOutput"]
 
@@ -33,9 +35,15 @@ def _is_pandas(value: Any) -> bool:
 
 
 class JsonOutput(BaseOutputAdapter):
-    """Writes each result as JSON; a DataFrame/Series return value is split by row position."""
+    """Writes each result as JSON; a DataFrame/Series return value is split by row position.
+    `ensure_ascii`: escape every non-ASCII character (\\uXXXX), as json.dumps does."""
 
     orient = "records"
+    series_as_frame = False  # DataframeOutput and DefaultOutput: a Series is a one-column DataFrame
+
+    def __init__(self, ensure_ascii: bool = False) -> None:
+        super().__init__(ensure_ascii=ensure_ascii or None)
+        self.ensure_ascii = bool(ensure_ascii)
 
     def response_schema(self) -> dict:
         return {"application/json": {"schema": {}}}
@@ -55,12 +63,24 @@ class JsonOutput(BaseOutputAdapter):
         part = value.iloc[start:stop]
         return part.reset_index(drop=True) if isinstance(value.index, pandas().RangeIndex) else part
 
+    def _framed(self, value: Any) -> Any:
+        """What JSON is written of a pandas value: with `series_as_frame`, a Series as a DataFrame
+        (HTTP bodies only: `bento run` prints a Series' values one per line)."""
+        if self.series_as_frame and value.ndim == 1:
+            return value.to_frame(name=0 if value.name is None else value.name)
+        return value
+
     def jsonable(self, value: Any) -> Any:
         """A pandas value in this adapter's orient; other values go to JSON as they are."""
-        return frame_to_jsonable(value, self.orient) if _is_pandas(value) else value
+        return frame_to_jsonable(self._framed(value), self.orient) if _is_pandas(value) else value
 
     def to_http_body(self, result: InferenceResult) -> tuple[bytes, str]:
-        return dumps(self.jsonable(result.data)), "application/json"
+        data = result.data
+        if not result.wrapped and isinstance(data, (str, bytes)):  # the API wrote the body itself
+            body = data.encode("utf-8") if isinstance(data, str) else data
+        else:
+            body = dumps(self.jsonable(data))
+        return (ascii_only(body) if self.ensure_ascii else body), "application/json"
 
     def to_cli_lines(self, result: InferenceResult, fmt: str, per_row: bool, header: bool) -> Iterable[str]:
         value = result.data
@@ -69,19 +89,28 @@ class JsonOutput(BaseOutputAdapter):
             return text.splitlines()
         if fmt != "json":
             raise InvalidArgument(f"--output {fmt}: use json or csv")
+        if not result.wrapped and isinstance(value, (str, bytes)):
+            return [value.decode("utf-8", "replace") if isinstance(value, bytes) else value]
         if per_row and _is_rows(value):
             rows = frame_to_jsonable(value, "records") if _is_pandas(value) else value
-            return [dumps(row).decode() for row in rows]
-        return [dumps(self.jsonable(value)).decode()]
+            return [self._text(dumps(row)) for row in rows]
+        return [self._text(dumps(self.jsonable(value)))]
+
+    def _text(self, body: bytes) -> str:
+        return (ascii_only(body) if self.ensure_ascii else body).decode("utf-8")
 
 
 class DataframeOutput(JsonOutput):
-    """pandas return values as JSON in `output_orient` (records, values, split, columns, index)."""
+    """pandas return values as JSON in `output_orient` (records, values, split, columns, index);
+    a Series as the one-column DataFrame of its values (named by the Series, else 0)."""
 
-    def __init__(self, output_orient: str = "records") -> None:
+    series_as_frame = True
+
+    def __init__(self, output_orient: str = "records", ensure_ascii: bool = False) -> None:
         if output_orient not in ORIENTS:
             raise InvalidArgument(f"DataframeOutput output_orient {output_orient!r} is not one of {', '.join(ORIENTS)}")
-        super().__init__(output_orient=output_orient)
+        super().__init__(ensure_ascii=ensure_ascii)
+        self._config["output_orient"] = output_orient
         self.orient = output_orient
 
     def response_schema(self) -> dict:
@@ -91,6 +120,8 @@ class DataframeOutput(JsonOutput):
 class DefaultOutput(JsonOutput):
     """The output when @api names none: DataFrame/Series as DataframeOutput(records), a tensor as
     its numpy value (a plain JSON list, as TfTensorOutput writes it), else JSON."""
+
+    series_as_frame = True
 
     def pack_user_func_return_value(self, return_value: Any, tasks: Any) -> list:
         if type(return_value).__module__.split(".")[0] == "tensorflow" and callable(getattr(return_value, "numpy", None)):

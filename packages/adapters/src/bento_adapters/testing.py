@@ -1,15 +1,19 @@
-"""Request bodies for adapter tests (multipart forms, images, a PNG decompression bomb) and the
-example adapter plugin of docs/adapters.md, so adapter, server and end-to-end tests build the
-same bytes and install the same plugin."""
+"""Request bodies for adapter tests (multipart forms, images, a PNG decompression bomb), a JSON POST
+to a real server, and the example adapter plugin of docs/adapters.md, so adapter, server and
+end-to-end tests build the same bytes and install the same plugin."""
 from __future__ import annotations
 
 import io
+import json
 import struct
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-__all__ = ["multipart_body", "image_bytes", "png_header_only", "uniform_png", "UPPER_PLUGIN", "write_upper_plugin"]
+__all__ = ["multipart_body", "image_bytes", "png_header_only", "uniform_png", "post_json", "UPPER_PLUGIN",
+           "write_upper_plugin"]
 
 _BOUNDARY = "XbOuNdArYx"
 
@@ -27,6 +31,16 @@ def multipart_body(*fields: tuple[str, Optional[str], Optional[str], bytes]) -> 
         out.write(b"\r\n" + data + b"\r\n")
     out.write(f"--{_BOUNDARY}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={_BOUNDARY}"
+
+
+def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, Any]:
+    """(HTTP status, parsed JSON answer) of a POST of `body` as JSON; error statuses are returned, not raised."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (4, 3), mode: str = "RGB",

@@ -1,4 +1,5 @@
-"""XgboostModelArtifact: an XGBoost model saved with XGBoost's own `save_model` (UBJSON), never pickled.
+"""XgboostModelArtifact: an XGBoost model saved with XGBoost's own `save_model` (UBJSON), never pickled,
+or compiled to ONNX at pack time (compile="onnx") and then served by ONNX Runtime without xgboost.
 
 XGBoost's parser can crash the process (SIGSEGV) on a truncated model file instead of raising, so
 `save` writes the file's sha256 beside it and `load` checks it before XGBoost reads a byte.
@@ -12,7 +13,7 @@ import importlib
 import os
 import re
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from bento import BentoServiceArtifact
 from bento.bundle.manifest import sha256_file
@@ -87,44 +88,77 @@ class XgboostModelArtifact(BentoServiceArtifact):
     attributes (classes, objective); the wrapper class is recorded as option `kind` so `load`
     rebuilds the same type. `nthread` is the thread count each prediction uses once loaded
     (default DEFAULT_NTHREAD, see there why). `kind` is written by `pack`; users do not pass it.
+
+    `compile="onnx"` converts an XGBClassifier/XGBRegressor (and the RF flavours) with onnxmltools
+    when packed (`pack(model, sample_input=X)`), verifies it on X as `SklearnModelArtifact` does,
+    and saves only the .onnx file (`nthread` becomes ONNX Runtime's intra-op thread count);
+    `keep_original=True` saves the .ubj too, never loaded.
     """
 
-    def __init__(self, name: str, nthread: Optional[int] = None, kind: Optional[str] = None) -> None:
+    def __init__(self, name: str, nthread: Optional[int] = None, kind: Optional[str] = None,
+                 compile: Optional[str] = None, tolerance: Optional[float] = None,
+                 keep_original: Optional[bool] = None) -> None:
         if nthread is not None and (isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1):
             raise InvalidArgument(f"XgboostModelArtifact '{name}': nthread must be a positive integer, got {nthread!r}")
-        options = {"nthread": nthread, "kind": kind}
+        options = {"nthread": nthread, "kind": kind, "compile": compile, "tolerance": tolerance,
+                   "keep_original": keep_original}
         super().__init__(name, **{k: v for k, v in options.items() if v is not None})
+        self._compiled = _compiled_model(name, compile, tolerance, keep_original, nthread)
         self._model: Any = None
 
     @property
     def format(self) -> str:
-        return "xgboost-ubj"
+        return "onnx" if self._compiled else "xgboost-ubj"
 
     @property
     def nthread(self) -> int:
         return self._options.get("nthread", DEFAULT_NTHREAD)
 
+    @property
+    def pip_requirements(self) -> tuple:
+        return self._compiled.pip_requirements if self._compiled else ()
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return self._compiled.onnx.described(self._metadata) if self._compiled else self._metadata
+
     def _path(self, directory: str) -> str:
         return os.path.join(directory, self.name + _SUFFIX)
 
-    def pack(self, model: Any, metadata: Optional[dict] = None) -> "XgboostModelArtifact":
+    def pack(self, model: Any, metadata: Optional[dict] = None, sample_input: Any = None) -> "XgboostModelArtifact":
         kind = _kind_of(model)
         if kind is None:
             raise InvalidArgument(
                 f"XgboostModelArtifact '{self.name}' takes an xgboost.Booster or an xgboost sklearn model "
                 "(XGBClassifier, XGBRegressor, XGBRanker, XGBRFClassifier, XGBRFRegressor), "
                 f"got {type(model).__name__}")
+        if self._compiled:
+            from .onnx import COMPILABLE_KINDS, CONVERTER
+
+            if kind not in COMPILABLE_KINDS:
+                raise InvalidArgument(f"XgboostModelArtifact '{self.name}': compile='onnx' takes "
+                                      f"{', '.join(COMPILABLE_KINDS)}, got {kind}")
+            self._compiled.pack(model, metadata, sample_input, CONVERTER)
+        elif sample_input is not None:
+            raise InvalidArgument(f"XgboostModelArtifact '{self.name}': sample_input is used only with compile='onnx'")
         self._options["kind"] = kind
         self._model = model
         return self
 
     def save(self, dst_dir: str) -> None:
+        if self._compiled:
+            self._compiled.onnx.save(dst_dir)
+            if not self._options.get("keep_original"):
+                return
         path = self._path(dst_dir)
         self._model.save_model(path)
         with open(path + _DIGEST_SUFFIX, "w", encoding="ascii") as f:
             f.write(sha256_file(path) + "\n")
 
     def load(self, src_dir: str) -> "XgboostModelArtifact":
+        if self._compiled:  # the original, if kept, is never read
+            self._compiled.onnx.load(src_dir)
+            return self
         xgb = _xgboost()
         path = self._path(src_dir)
         _check_digest(path)
@@ -141,4 +175,17 @@ class XgboostModelArtifact(BentoServiceArtifact):
         return self
 
     def get(self) -> Any:
-        return self._model
+        return self._compiled.onnx.get() if self._compiled else self._model
+
+
+def _compiled_model(name: str, compile: Optional[str], tolerance: Any, keep_original: Any, nthread: Optional[int]) -> Any:
+    """The CompiledModel that a compile="onnx" artifact delegates to, None without compile options."""
+    owner = f"XgboostModelArtifact '{name}'"
+    if compile is None and tolerance is None and keep_original is None:
+        return None
+    try:
+        from bento_artifacts_onnx.compiled import CompiledModel
+    except ImportError:
+        raise PluginError(f"{owner}: compile='onnx' needs bento-artifacts-onnx and onnxmltools: "
+                          "pip install 'bento-artifacts-xgboost[onnx]'") from None
+    return CompiledModel.declare(name, owner, compile, tolerance, keep_original, intra_op_threads=nthread)

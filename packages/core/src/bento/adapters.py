@@ -6,7 +6,7 @@ fixes the contract so the service model, the server and `bento run` can drive an
 """
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import attrs
 
@@ -58,9 +58,16 @@ class CliInput:
 
 
 class _Adapter:
-    """Shared by input and output adapters: the config written to bento.yml."""
+    """Shared by input and output adapters: the config written to bento.yml.
+
+    A subclass with options declares them in its own `__init__` and passes them on here; one
+    without takes none, so a misspelled or unsupported option is a TypeError naming it when the
+    service class is defined, never an option silently ignored."""
 
     def __init__(self, **config: Any) -> None:
+        if config and type(self).__init__ is _Adapter.__init__:
+            raise TypeError(f"{self.type_name()}() got unexpected keyword argument(s) "
+                            f"{', '.join(sorted(config))}: it takes no options")
         self._config = {k: v for k, v in config.items() if v is not None}
 
     @property
@@ -123,6 +130,18 @@ class BaseInputAdapter(_Adapter):
         """
         return ([t.data for t in tasks],)
 
+    def group_key(self, task: InferenceTask) -> Hashable:
+        """Tasks with equal keys may share one call of the API function; others are called
+        apart, in the same batch cycle. An adapter whose argument for a group depends on its
+        members (a DataFrame's columns and dtypes) keys on that, so no task's answer depends on
+        its batch-mates."""
+        return None
+
+    def split_rows(self, task: InferenceTask) -> Optional[list]:
+        """One task per row of a task that carries rows (`batch` set), in order, so an offline
+        run can fail only the rows that break a call; None when the task cannot be split."""
+        return None
+
 
 class BaseOutputAdapter(_Adapter):
     """Splits a batch return value into per-task results and serialises them."""
@@ -153,7 +172,7 @@ class BaseOutputAdapter(_Adapter):
             if task.batch is None:
                 out.append(_as_result(self.item(return_value, pos)))
             else:
-                out.append(InferenceResult(data=self.slice(return_value, pos, pos + task.batch)))
+                out.append(InferenceResult(data=self.slice(return_value, pos, pos + task.batch), wrapped=True))
             pos += task.rows
         return out
 
@@ -179,4 +198,4 @@ class BaseOutputAdapter(_Adapter):
 def _as_result(value: Any) -> Any:
     if isinstance(value, (InferenceResult, InferenceError)):
         return value
-    return InferenceResult(data=value)
+    return InferenceResult(data=value, wrapped=True)

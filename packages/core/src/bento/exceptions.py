@@ -14,6 +14,8 @@ __all__ = [
     "ConfigError",
     "APIError",
     "UntrustedArtifact",
+    "Overloaded",
+    "TimedOut",
 ]
 
 
@@ -74,3 +76,17 @@ class ConfigError(InvalidArgument):
 
 class APIError(BentoError):
     """An inference API failed for some inputs (direct Python calls raise this)."""
+
+
+class Overloaded(BentoError):
+    """A batcher refused a task before computing it (not ready, queue full, deadline out of
+    reach); a server answers 503 with Retry-After."""
+
+    http_status = 503
+    retry_after = 1
+
+
+class TimedOut(BentoError):
+    """The API did not answer a task within the time its caller allows (504)."""
+
+    http_status = 504

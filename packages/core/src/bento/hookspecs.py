@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .adapters import BaseInputAdapter, BaseOutputAdapter
     from .artifacts.base import BentoServiceArtifact
+    from .batching import Batcher
     from .config import Config
     from .deployer import Deployer, DeploymentStore
     from .repository.base import Repository
@@ -65,6 +66,13 @@ def register_output_adapters(register: Callable[[type[BaseOutputAdapter]], None]
 @hookspec
 def register_deployers(register: Callable[[str, type[Deployer]], None]) -> None:
     """Called when the registry is first used: `register(platform_name, DeployerClass)`."""
+
+
+@hookspec
+def register_batchers(register: Callable[[str, type[Batcher]], None]) -> None:
+    """Called when the registry is first used: `register(name, BatcherClass)`; a server picks
+    its batcher by name from `[batching] batcher` (default `adaptive`, bento-server's), `bento
+    run` from `[run] batcher` (default `offline`, core's)."""
 
 
 @hookspec

@@ -1,18 +1,19 @@
 """InferenceAPI: one pipeline from tasks to results, shared by direct calls, `bento run` and the server."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import re
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import attrs
 
 from .adapters import BaseInputAdapter, BaseOutputAdapter
 from .exceptions import APIError, BadInput, InvalidArgument
-from .types import InferenceError, InferenceResult, InferenceTask
+from .types import InferenceError, InferenceTask
 
-__all__ = ["APIConfig", "InferenceAPI"]
+__all__ = ["APIConfig", "InferenceAPI", "failures_reported_elsewhere"]
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +91,64 @@ class InferenceAPI:
 
     # -- the pipeline
     def infer(self, tasks: Sequence[InferenceTask]) -> list:
-        """Results aligned with `tasks`; a failing item fails only its own result."""
-        done: dict[int, InferenceResult] = {}
-        live = [t for t in tasks if not t.is_discarded]
-        if live:
-            if self.batch:
-                done.update(self._run(live, single=False))
-            else:
-                for task in live:
-                    done.update(self._run([task], single=True))
-        return [t.error if t.is_discarded else done[id(t)] for t in tasks]
+        """One InferenceResult/InferenceError per task, in order; a failing task fails alone.
 
-    def _run(self, tasks: list, single: bool) -> dict:
-        """Call the function once over `tasks`; failures are recorded on the tasks themselves."""
+        The one place where tasks become calls of the API function, for every caller (the
+        server's batcher, `bento run`, Spark, direct calls): tasks whose adapter `group_key`
+        differs are called apart, and a call that fails for several tasks is re-run in halves
+        until only the tasks that fail on their own fail."""
+        done = self._infer(tasks, split_rows=False)
+        return [t.error if t.is_discarded else done[id(t)][0][1] for t in tasks]
+
+    def infer_rows(self, tasks: Sequence[InferenceTask]) -> list:
+        """(task, result) pairs in input order, where a task of several rows whose call failed
+        is replaced by its rows (`split_rows`), isolated in turn: an offline run fails only the
+        rows that break the function, not the chunk of the file they came in."""
+        done = self._infer(tasks, split_rows=True)
+        return [pair for t in tasks for pair in ([(t, t.error)] if t.is_discarded else done[id(t)])]
+
+    def _infer(self, tasks: Sequence[InferenceTask], split_rows: bool) -> dict:
+        live = [t for t in tasks if not t.is_discarded]
+        if not self.batch:
+            groups: Iterable[list] = ([t] for t in live)
+        else:
+            by_key: dict = {}
+            for task in live:
+                by_key.setdefault(self.input_adapter.group_key(task), []).append(task)
+            groups = by_key.values()
+        done: dict = {}
+        for group in groups:
+            done.update(self._isolate(group, split_rows))
+        return done
+
+    def _isolate(self, group: list, split_rows: bool) -> dict:
+        """id(task) -> [(task, result)] for each task of `group`, failures isolated."""
+        outcome = self._call(group)
+        if not isinstance(outcome, _Failure):
+            return outcome
+        live = [t for t in group if not t.is_discarded]
+        if len(live) > 1:
+            half = len(live) // 2
+            return {**self._isolate(live[:half], split_rows), **self._isolate(live[half:], split_rows)}
+        if not live:
+            return {}
+        task = live[0]
+        rows = self.input_adapter.split_rows(task) if split_rows and task.rows > 1 else None
+        if rows:
+            parts = self._isolate(rows, split_rows)
+            return {id(task): [pair for row in rows for pair in parts.get(id(row), [(row, row.error)])]}
+        return {id(task): [(task, outcome.error_for(self.name, task))]}
+
+    def _call(self, group: list) -> Any:
+        """One call of the function over `group`: {id(task): [(task, result)]}, or a _Failure
+        when the function (or its contract) failed for the group as a whole."""
+        single = not self.batch
         try:
-            args = self.input_adapter.extract_user_func_args(tasks)
-            live = [t for t in tasks if not t.is_discarded]
+            args = self.input_adapter.extract_user_func_args(group)
+            live = [t for t in group if not t.is_discarded]
             if not live:
                 return {}
-            if len(live) != len(tasks):
+            if len(live) != len(group):
                 args = self.input_adapter.extract_user_func_args(live)
             if single:
                 args = tuple(a[0] for a in args)
@@ -118,26 +158,14 @@ class InferenceAPI:
             if single:
                 value = [value] if live else []
             results = self.output_adapter.pack_user_func_return_value(value, live)
-        except BadInput as e:  # the input is wrong, not the code (e.g. a model rejected its shape)
-            live = [t for t in tasks if not t.is_discarded]
-            if len(live) > 1:  # blame only the inputs that fail on their own, not their batch-mates
-                return {k: v for task in live for k, v in self._run([task], single).items()}
-            results = [InferenceError(str(e), e.http_status)] * len(live)
-        except APIError as e:
-            log.error("API '%s' broke its contract: %s", self.name, e)
-            live = [t for t in tasks if not t.is_discarded]
-            results = [InferenceError(f"API '{self.name}': {e}", 500, whole_batch=len(live) > 1)] * len(live)
-        except Exception as e:  # user code: the message stays in the log, not in the response
-            log.exception("API '%s' raised %s on a batch of %d", self.name, type(e).__name__, len(tasks))
-            live = [t for t in tasks if not t.is_discarded]
-            results = [InferenceError(f"API '{self.name}' failed: {type(e).__name__}", 500,
-                                      whole_batch=len(live) > 1)] * len(live)
-        done = {}
+        except Exception as e:  # the API's code, or its contract with the adapters: isolated above
+            return _Failure(e)
+        done: dict = {}
         for task, result in zip(live, results):
             if isinstance(result, InferenceError):
                 task.error = result
             else:
-                done[id(task)] = result
+                done[id(task)] = [(task, result)]
         return done
 
     # -- direct Python call
@@ -161,3 +189,35 @@ class InferenceAPI:
         if not self.batch or (len(tasks) == 1 and tasks[0].batch is not None):
             return values[0]  # one value, or one DataFrame of rows: its results as one value
         return values
+
+
+@attrs.frozen
+class _Failure:
+    """A call that failed for its whole group; its exception says why."""
+
+    exception: Exception
+
+    def error_for(self, api: str, task: InferenceTask) -> InferenceError:
+        """The error of a task that fails alone, logged with its request id. The client sees the
+        message of a BadInput the API raised on purpose, never the text of another exception."""
+        e = self.exception
+        rid = task.request_id or "-"
+        if isinstance(e, BadInput):  # the input is wrong, not the code (e.g. a model rejected its shape)
+            return InferenceError(str(e), e.http_status)
+        if isinstance(e, APIError):
+            log.error("API '%s' broke its contract (request %s): %s", api, rid, e)
+            return InferenceError(f"API '{api}': {e}", 500)
+        log.error("API '%s' raised %s (request %s)", api, type(e).__name__, rid, exc_info=e)
+        return InferenceError(f"API '{api}' failed: {type(e).__name__}", 500, cause=str(e))
+
+
+@contextlib.contextmanager
+def failures_reported_elsewhere() -> Iterator[None]:
+    """Quiet the pipeline's log of failing tasks (a traceback each, what a server keeps) where
+    each failure's cause is reported with it: `bento run`'s error lines, Spark's error column."""
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

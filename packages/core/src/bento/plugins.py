@@ -22,6 +22,7 @@ from ._version import __version__
 from .exceptions import InvalidArgument, MissingPlugin, PluginError
 
 if TYPE_CHECKING:
+    from .batching import Batcher
     from .deployer import Deployer
 
 __all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "Kind", "PluginInfo", "BrokenPlugin", "PluginManager",
@@ -36,6 +37,7 @@ DEFAULT_PLUGINS = (
     "bento.config",
     "bento.artifacts.builtin",
     "bento.default_output",
+    "bento.batching",
     "bento.repository.local",
     "bento.cli.commands",
 )
@@ -48,6 +50,7 @@ class Kind(enum.Enum):
     INPUT_ADAPTER = "input adapter"
     OUTPUT_ADAPTER = "output adapter"
     DEPLOYER = "deployment platform"
+    BATCHER = "batcher"
 
 
 @attrs.frozen
@@ -198,6 +201,7 @@ class TypeRegistry:
         pm.hook.register_input_adapters(register=lambda cls: self._add(Kind.INPUT_ADAPTER, cls.__name__, cls))
         pm.hook.register_output_adapters(register=lambda cls: self._add(Kind.OUTPUT_ADAPTER, cls.__name__, cls))
         pm.hook.register_deployers(register=lambda platform, cls: self._add(Kind.DEPLOYER, platform, cls))
+        pm.hook.register_batchers(register=lambda name, cls: self._add(Kind.BATCHER, name, cls))
 
     def _owner(self, cls: type) -> PluginInfo:
         module = cls.__module__
@@ -232,11 +236,18 @@ class TypeRegistry:
         return sorted(self._types[kind])
 
     def deployer(self, platform: str) -> type[Deployer]:
+        return self._named(Kind.DEPLOYER, platform, "none (pip install bento-deploy)")
+
+    def batcher(self, name: str) -> type[Batcher]:
+        return self._named(Kind.BATCHER, name, "none")
+
+    def _named(self, kind: Kind, name: str, none: str) -> type:
+        """A type registered under a name the user chose (a platform, a batcher)."""
         try:
-            return self._types[Kind.DEPLOYER][platform].cls
+            return self._types[kind][name].cls
         except KeyError:
-            known = ", ".join(self.names(Kind.DEPLOYER)) or "none (pip install bento-deploy)"
-            raise InvalidArgument(f"unknown deployment platform '{platform}'; known: {known}") from None
+            known = ", ".join(self.names(kind)) or none
+            raise InvalidArgument(f"unknown {kind.value} '{name}'; known: {known}") from None
 
     def by_plugin(self) -> dict[str, list[str]]:
         """Plugin name -> the types it provides, as `kind:name` (for `bento plugins`)."""

@@ -193,13 +193,14 @@ class BentoService:
     def artifacts(self) -> ArtifactCollection:
         return self._artifacts
 
-    def pack(self, name: str, model: Any, metadata: Optional[dict] = None) -> "BentoService":
-        """Pack `model` into artifact `name`; `metadata` is frozen (immutable) afterwards."""
+    def pack(self, name: str, model: Any, metadata: Optional[dict] = None, **options: Any) -> "BentoService":
+        """Pack `model` into artifact `name`; `metadata` is frozen (immutable) afterwards. `options`
+        go to the artifact's own `pack` (e.g. `sample_input=X` for a model compiled at pack time)."""
         if name not in self._artifacts:
             declared = ", ".join(a.name for a in self._artifacts) or "none"
             raise NotFound(f"{self.name} declares no artifact '{name}' (declared: {declared})")
         artifact = self._artifacts[name]
-        artifact.pack(model, metadata)
+        artifact.pack(model, metadata, **options)
         artifact._mark_ready(metadata)
         self._version = None  # new content, new version
         return self

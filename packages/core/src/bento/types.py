@@ -11,24 +11,33 @@ __all__ = ["InferenceTask", "InferenceResult", "InferenceError", "FileLike"]
 
 @attrs.frozen
 class InferenceResult:
-    """The successful outcome for one task; `data` is what the output adapter serialises."""
+    """The successful outcome for one task; `data` is what the output adapter serialises.
+
+    `wrapped`: Bento wrapped a plain return value. A result the API built itself whose `data`
+    is str or bytes is sent as the response body, verbatim (as BentoML 0.13 did)."""
 
     data: Any = None
     http_status: int = 200
     http_headers: Mapping[str, str] = attrs.field(factory=dict)
+    wrapped: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen
 class InferenceError:
     """The failed outcome for one task: it fails only its own response.
 
-    `whole_batch`: the function failed for a call over several tasks, so any one of them may be
-    the cause; a caller that can re-run them in smaller groups (the server's batcher) does."""
+    `cause`: the message of the exception the API's own code raised, for the logs and the
+    owner of an offline job (`bento run`, Spark); an HTTP client sees only `err_msg`."""
 
     err_msg: str = ""
     http_status: int = 500
     http_headers: Mapping[str, str] = attrs.field(factory=dict)
-    whole_batch: bool = attrs.field(default=False, kw_only=True)
+    cause: str = attrs.field(default="", kw_only=True)
+
+    def describe(self) -> str:
+        """The message with its cause, on one line (what an offline job reports)."""
+        text = f"{self.err_msg}: {self.cause}" if self.cause else self.err_msg
+        return " ".join(text.split())
 
 
 @attrs.define(eq=False)

@@ -1,4 +1,4 @@
-"""The Falcon app of a service: routes, request ids, JSON errors, and the dispatchers behind the APIs."""
+"""The Falcon app of a service: routes, request ids, JSON errors, and the batchers behind the APIs."""
 from __future__ import annotations
 
 import logging
@@ -8,9 +8,9 @@ from typing import Any, Optional
 
 import falcon
 from bento.artifacts.base import thaw
+from bento.batching import Batcher, BatchPolicy
 from bento.openapi import openapi_spec
 
-from .batching import Dispatcher
 from .config import BatchingConfig, ServerConfig
 from .errors import HTTPFault, Overloaded, error_body, request_id
 from .inference import InferenceResource
@@ -109,21 +109,22 @@ def service_metadata(service: Any) -> dict:
 
 
 class BentoApp:
-    """A service behind Falcon: one dispatcher (and runner thread) per API, shared metrics."""
+    """A service behind Falcon: one batcher per API, shared metrics."""
 
     def __init__(self, service: Any, server: ServerConfig, batching: BatchingConfig,
                  state: Optional[ServingState] = None) -> None:
         self.service = service
         self.state = state or ServingState()
         self.metrics = Metrics()
-        self.dispatchers: list[Dispatcher] = []
+        self.batchers: list = []
         app = self.wsgi = _falcon_app()
         refusal_slots = threading.Semaphore(max(1, server.threads // 2))
         for api in service.inference_apis:
-            dispatcher = self._dispatcher(api, server, batching)
-            self.dispatchers.append(dispatcher)
+            metrics = self.metrics.for_api(api.name)
+            batcher = _batcher(service, api, server, batching, metrics)
+            self.batchers.append(batcher)
             app.add_route(f"/{api.route}", InferenceResource(
-                api, dispatcher, dispatcher.metrics, timeout=server.timeout,
+                api, batcher, metrics, timeout=server.timeout,
                 max_request_size=server.max_request_size, refusal_delay=server.refusal_delay,
                 refusal_slots=refusal_slots))
         app.add_route("/healthz", Health())
@@ -142,18 +143,19 @@ class BentoApp:
         app.add_route("/", StaticFile(index) if index and os.path.isfile(index) else swagger)
         self.state.loaded = True
 
-    def _dispatcher(self, api: Any, server: ServerConfig, batching: BatchingConfig) -> Dispatcher:
-        grouping = api.batch and batching.enabled
-        max_rows = batching.mb_max_batch_size or api.mb_max_batch_size
-        latency_ms = batching.mb_max_latency or api.mb_max_latency
-        return Dispatcher(
-            api, grouping=grouping, max_batch_rows=max_rows,
-            max_latency=latency_ms / 1000 if grouping else server.timeout,
-            max_queue_rows=(batching.max_queue_size or 4 * max_rows) if grouping else None,
-            metrics=self.metrics.for_api(api.name))
-
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the runners once their queues are empty."""
-        for d in self.dispatchers:
-            d.close(timeout)
+        """Stop the batchers once their queues are empty."""
+        for batcher in self.batchers:
+            batcher.close(timeout)
+
+
+def _batcher(service: Any, api: Any, server: ServerConfig, batching: BatchingConfig, observer: Any) -> Batcher:
+    """The batcher `[batching] batcher` names (a plugin's, or bento-server's `adaptive`) for `api`."""
+    grouping = api.batch and batching.enabled
+    max_rows = batching.mb_max_batch_size or api.mb_max_batch_size
+    latency_ms = batching.mb_max_latency or api.mb_max_latency
+    policy = BatchPolicy(max_batch_rows=max_rows, grouping=grouping,
+                         max_latency=latency_ms / 1000 if grouping else server.timeout,
+                         max_queue_rows=(batching.max_queue_size or 4 * max_rows) if grouping else None)
+    return service.plugins.registry.batcher(batching.batcher)(api, policy, observer)
 

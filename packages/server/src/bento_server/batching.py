@@ -1,4 +1,5 @@
-"""Adaptive micro-batching in process: one runner thread per API, fed by the request threads.
+"""The `adaptive` batcher: micro-batching in process, one runner thread per API, fed by the
+request threads (registered through `register_batchers`; `[batching] batcher` picks it).
 
 Algorithm (docs/serving.md has the long form):
 * Work-conserving: when the model is idle, the runner takes whatever is queued at once, so a
@@ -10,10 +11,12 @@ Algorithm (docs/serving.md has the long form):
 * Admission: a request whose deadline (arrival + max latency) cannot be met given the running
   batch, the rows queued ahead and the model is refused at once (503 + Retry-After); one that
   became hopeless while queued is refused before compute, as is one whose client left.
-* A batch whose function raised for everyone is split in halves and re-run, so one bad item
-  fails only its own response.
-The runner, not the request thread, calls the model, so a hung function cannot keep a request
-from answering 504 at its timeout.
+* Work conservation beats deadlines: an idle model takes a late request rather than refuse it,
+  and a batch keeps its newest item even when all are late, so a burst that outran every
+  deadline is still served (the newest first), never refused as a whole.
+Isolation of failures is the API's (`InferenceAPI.infer`), not the batcher's. The runner, not
+the request thread, calls the model, so a hung function cannot keep a request from answering
+504 at its timeout.
 """
 from __future__ import annotations
 
@@ -21,14 +24,15 @@ import logging
 import threading
 from collections import deque
 from time import monotonic
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
+from bento.batching import Batcher, BatchObserver, BatchPolicy
+from bento.exceptions import Overloaded, TimedOut
 from bento.types import InferenceError
 
-from .errors import Overloaded, TimedOut
 from .latency import ArrivalRate, LatencyModel
 
-__all__ = ["Dispatcher"]
+__all__ = ["AdaptiveBatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +61,16 @@ class _Item:
         self._lock.release()
 
 
-class Dispatcher:
-    """Runs one API's tasks on a runner thread, grouping them into batches when `grouping`."""
+class AdaptiveBatcher(Batcher):
+    """Runs one API's tasks on a runner thread, grouping them into batches when the policy's
+    `grouping` is on; without `max_latency` a task's deadline is its timeout."""
 
-    def __init__(self, api: Any, *, grouping: bool, max_batch_rows: int, max_latency: float,
-                 max_queue_rows: Optional[int], metrics: Any) -> None:
-        self.api = api
-        self.grouping = grouping
-        self.max_batch_rows = max_batch_rows if grouping else 1
-        self.max_latency = max_latency
-        self.max_queue_rows = max_queue_rows
-        self.metrics = metrics
+    def __init__(self, api: Any, policy: BatchPolicy, observer: Optional[BatchObserver] = None) -> None:
+        super().__init__(api, policy, observer)
+        self.grouping = policy.grouping
+        self.max_batch_rows = policy.max_batch_rows if policy.grouping else 1
+        self.max_latency = policy.max_latency if policy.max_latency is not None else float("inf")
+        self.max_queue_rows = policy.max_queue_rows
         self.model = LatencyModel()
         self.rate = ArrivalRate()
         self._queue: deque[_Item] = deque()
@@ -90,15 +93,15 @@ class Dispatcher:
             if self._closed:
                 raise Overloaded("the server is shutting down")
             if self.max_queue_rows is not None and self._queue and self._queued_rows + item.rows > self.max_queue_rows:
-                self.metrics.rejected("queue_full")
+                self.observer.rejected("queue_full")
                 raise Overloaded(f"the queue of API '{self.api.name}' is full")
             if self._hopeless(now, item):
-                self.metrics.rejected("deadline")
+                self.observer.rejected("deadline")
                 raise Overloaded(f"API '{self.api.name}' cannot answer within its latency bound right now")
             self._queue.append(item)
             self._queued_rows += item.rows
             self.rate.arrived(now, item.rows)
-            self.metrics.queue_depth.set(self._queued_rows)
+            self.observer.queued(self._queued_rows)
             if self._waiting:  # a busy runner looks at the queue anyway when its batch is done
                 self._cv.notify()
         if not item.wait(timeout_at - monotonic()):
@@ -106,23 +109,26 @@ class Dispatcher:
                 if item.state == _QUEUED:
                     self._queue.remove(item)
                     self._queued_rows -= item.rows
-                    self.metrics.rejected("timeout")
+                    self.observer.rejected("timeout")
                     raise Overloaded("the request waited for the model longer than the server timeout")
                 if item.state == _RUNNING:
                     item.state = _ABANDONED
-                    self.metrics.rejected("timeout")
+                    self.observer.rejected("timeout")
                     raise TimedOut("the API did not answer within the server timeout")
         if item.error is not None:
             raise item.error
         return item.result
 
     def _hopeless(self, now: float, item: _Item) -> bool:
-        """True when the item would finish after its deadline, by the latency model (lock held)."""
+        """True when the item would finish after its deadline, by the latency model (lock held).
+        An idle model takes any request: refusing cannot make it faster, and late beats never."""
         model = self.model
+        if not (self._queue or self._running_rows):
+            return False
         if now >= item.deadline:
             return True
-        if not model.ready or not (self._queue or self._running_rows):
-            return False  # an idle model starts it now: refusing cannot make it faster
+        if not model.ready:
+            return False
         busy = 0.0
         if self._running_rows:
             elapsed = now - self._running_since
@@ -197,36 +203,36 @@ class Dispatcher:
         self._queued_rows -= rows
         self._running_rows = rows
         self._running_since = monotonic()
-        self.metrics.queue_depth.set(self._queued_rows)
+        self.observer.queued(self._queued_rows)
         return batch
 
     def _admit(self, batch: list) -> list:
         """The items still worth computing; the others are answered now.
 
         Deadlines grow in FIFO order, so the oldest items are the ones a batch can miss: they are
-        dropped from the front while the batch would finish after their deadline. The last item
-        is kept while its deadline has not passed, so the model keeps running and its latency
-        model keeps learning even when it predicts too slow."""
+        dropped from the front while the batch would finish after their deadline. The newest
+        item is always kept, late or not: the model never sits idle while requests wait, and its
+        latency model keeps learning even when it predicts too slow."""
         now = monotonic()
         dropped = []
         live = []
         for item in batch:
             if item.disconnected is not None and item.disconnected():
-                self.metrics.rejected("disconnected")
+                self.observer.rejected("disconnected")
                 item.error = Overloaded("client disconnected")
                 dropped.append(item)
             else:
                 live.append(item)
         rows = sum(i.rows for i in live)
-        while live and (now >= live[0].deadline or (
-                len(live) > 1 and self.model.ready and now + self.model.predict(rows) > live[0].deadline)):
+        while len(live) > 1 and (now >= live[0].deadline or (
+                self.model.ready and now + self.model.predict(rows) > live[0].deadline)):
             item = live.pop(0)
             rows -= item.rows
-            self.metrics.rejected("deadline")
+            self.observer.rejected("deadline")
             item.error = Overloaded(f"API '{self.api.name}' could not start this request in time")
             dropped.append(item)
         for item in live:
-            self.metrics.queue_wait.observe(now - item.arrived)
+            self.observer.waited(now - item.arrived)
         if dropped:
             self._deliver(dropped, [None] * len(dropped), running_rows=rows)
         return live
@@ -237,25 +243,11 @@ class Dispatcher:
         tasks = [item.task for item in batch]
         rows = sum(item.rows for item in batch)
         start = monotonic()
-        results = self._infer(tasks)
+        results = self.api.infer(tasks)
         seconds = monotonic() - start
         self.model.observe(rows, seconds)
-        self.metrics.batch(rows, seconds)
+        self.observer.ran(rows, seconds)
         self._deliver(batch, results)
-
-    def _infer(self, tasks: Sequence[Any]) -> list:
-        """api.infer, bisecting a batch that failed as a whole so only the bad items fail."""
-        results = self.api.infer(tasks)
-        redo = [i for i, r in enumerate(results) if isinstance(r, InferenceError) and r.whole_batch]
-        if not redo:
-            return results
-        for i in redo:
-            tasks[i].error = None
-        middle = len(redo) // 2
-        for half in (redo[:middle], redo[middle:]):
-            for i, result in zip(half, self._infer([tasks[i] for i in half])):
-                results[i] = result
-        return results
 
     def _deliver(self, batch: list, results: list, running_rows: int = 0) -> None:
         """Hand results to the waiting request threads; `running_rows` is what still computes."""

@@ -68,6 +68,7 @@ class BatchingConfig:
     """Micro-batching of `batch=True` APIs; unset values keep what each `@api` declared."""
 
     enabled: bool = True
+    batcher: str = "adaptive"  # a name registered through `register_batchers`
     mb_max_batch_size: Optional[int] = attrs.field(default=None, validator=_at_least(1))  # rows
     mb_max_latency: Optional[int] = attrs.field(default=None, validator=_at_least(1))  # ms
     max_queue_size: Optional[int] = attrs.field(default=None, validator=_at_least(1))  # rows; 4 batches

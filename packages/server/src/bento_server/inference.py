@@ -6,26 +6,27 @@ from time import monotonic, sleep, time
 from typing import Any
 
 import falcon
+from bento import exceptions
 from bento.adapters import HTTPRequest
 from bento.exceptions import BentoError
 from bento.types import InferenceError
 
 from .arrival import ARRIVED_KEY
 from .body import read_body, request_headers
-from .errors import HTTPFault, Overloaded, error_body
+from .errors import HTTPFault, Overloaded, TimedOut, error_body
 
 __all__ = ["InferenceResource"]
 
 
 class InferenceResource:
-    """One API: body -> adapter task -> dispatcher -> output adapter, with the server's limits."""
+    """One API: body -> adapter task -> batcher -> output adapter, with the server's limits."""
 
-    def __init__(self, api: Any, dispatcher: Any, metrics: Any, *, timeout: float, max_request_size: int,
+    def __init__(self, api: Any, batcher: Any, metrics: Any, *, timeout: float, max_request_size: int,
                  refusal_delay: float, refusal_slots: threading.Semaphore) -> None:
         self.api = api
         self.adapter = api.input_adapter
         self.output = api.output_adapter
-        self.dispatcher = dispatcher
+        self.batcher = batcher
         self.metrics = metrics
         self.timeout = timeout
         self.max_request_size = max_request_size
@@ -71,11 +72,13 @@ class InferenceResource:
             result = task.error
         else:
             try:
-                result = self.dispatcher.submit(task, arrived, arrived + self.timeout,
-                                                env.get("waitress.client_disconnected"))
-            except Overloaded:
+                result = self.batcher.submit(task, arrived, arrived + self.timeout,
+                                             env.get("waitress.client_disconnected"))
+            except exceptions.Overloaded as e:
                 self._hold_refusal(arrived)
-                raise
+                raise Overloaded(str(e)) from None
+            except exceptions.TimedOut as e:
+                raise TimedOut(str(e)) from None
         if isinstance(result, InferenceError):
             resp.data = error_body(result.err_msg, rid)
             resp.content_type = falcon.MEDIA_JSON

@@ -88,6 +88,12 @@ class APIMetrics:
             child = self._by_reason[reason] = self._metrics.rejections.labels(self.api, reason)
         child.inc()
 
-    def batch(self, rows: int, seconds: float) -> None:
+    def queued(self, rows: int) -> None:
+        self.queue_depth.set(rows)
+
+    def waited(self, seconds: float) -> None:
+        self.queue_wait.observe(seconds)
+
+    def ran(self, rows: int, seconds: float) -> None:
         self.batch_size.observe(rows)
         self.batch_duration.observe(seconds)

@@ -9,7 +9,7 @@ from bento import hookimpl
 
 from .config import BatchingConfig, ServerConfig
 
-__all__ = ["register_commands", "register_config_sections", "start_dev_server"]
+__all__ = ["register_commands", "register_batchers", "register_config_sections", "start_dev_server"]
 
 
 @hookimpl
@@ -17,6 +17,13 @@ def register_commands(cli: Any) -> None:
     from .cli import serve_cmd  # click and the CLI's imports only when a CLI is built
 
     cli.add_command(serve_cmd)
+
+
+@hookimpl
+def register_batchers(register: Callable[[str, type], None]) -> None:
+    from .batching import AdaptiveBatcher  # the runner's plumbing: only once a registry is built
+
+    register("adaptive", AdaptiveBatcher)
 
 
 @hookimpl

@@ -1,14 +1,12 @@
 """One pandas batch through an inference API, on an executor or in the driver's dry run.
 
-Rows go through `InferenceAPI.infer`, the pipeline `bento run` uses, so results match it.
-A call that fails as a whole is split in halves until the rows that break it are found: a
-bad row fails only itself, and its error lands in the error column instead of failing the job.
+Rows go through `InferenceAPI.infer_rows`, the pipeline `bento run` uses, so results match it:
+a bad row fails only itself (core's pipeline isolates it), and its error lands in the error
+column instead of failing the job.
 """
 from __future__ import annotations
 
-import contextlib
-import logging
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional
 
 import attrs
 from bento.exceptions import BentoError
@@ -119,46 +117,31 @@ def _parse_json(text: Any) -> Any:
 
 
 def _infer(api: Any, kind: str, items: Any) -> _Outcome:
+    """One call (or, for a non-batch API, one per row) through the API's own pipeline, which
+    isolates failures down to the rows that cause them (`InferenceAPI.infer_rows`)."""
     rows = len(items)
     if rows == 0:
         return _Outcome([], [])
-    outcome, call_failed = (_infer_frame if kind == DATAFRAME else _infer_items)(api, items)
-    if rows > 1 and call_failed:
-        half = rows // 2
-        return _infer(api, kind, _slice(items, 0, half)) + _infer(api, kind, _slice(items, half, rows))
-    return outcome
-
-
-def _slice(items: Any, start: int, stop: int) -> Any:
-    return items.iloc[start:stop] if hasattr(items, "iloc") else items[start:stop]
-
-
-def _infer_frame(api: Any, frame: Any) -> tuple[_Outcome, bool]:
-    """Outcome, and whether the one call failed (then its rows are tried again in halves)."""
-    rows = len(frame)
-    try:
-        tasks = api.input_adapter.from_python((frame,), True)
-    except BentoError as e:  # rows that do not fit the declared columns: the driver checks this first
-        return _Outcome.failed(rows, str(e)), False
-    with _ErrorDetail.capture() as detail:
-        (result,) = api.infer(tasks)
-    if isinstance(result, InferenceError):
-        return _Outcome.failed(rows, detail.describe(result)), True
-    return _Outcome(_column(result.data, rows, api.output_adapter), [None] * rows), False
-
-
-def _infer_items(api: Any, items: Sequence[Any]) -> tuple[_Outcome, bool]:
-    """Outcome, and whether a batch function failed as a whole (not just unreadable items)."""
-    values = [None if isinstance(v, _Bad) else v for v in items]
-    tasks = api.input_adapter.from_python((values,), True)
-    for task, item in zip(tasks, items):
-        if isinstance(item, _Bad):
-            task.discard(400, item.message)
-    with _ErrorDetail.capture() as detail:
-        results = api.infer(tasks)
-    errors = [detail.describe(r) if isinstance(r, InferenceError) else None for r in results]
-    call_failed = api.batch and all(isinstance(r, InferenceError) and r.http_status >= 500 for r in results)
-    return _Outcome([None if e else r.data for r, e in zip(results, errors)], errors), call_failed
+    if kind == DATAFRAME:
+        try:
+            tasks = api.input_adapter.from_python((items,), True)
+        except BentoError as e:  # rows that do not fit the declared columns: the driver checks this first
+            return _Outcome.failed(rows, str(e))
+    else:
+        tasks = api.input_adapter.from_python(([None if isinstance(v, _Bad) else v for v in items],), True)
+        for task, item in zip(tasks, items):
+            if isinstance(item, _Bad):
+                task.discard(400, item.message)
+    values: list = []
+    errors: list = []
+    for task, result in api.infer_rows(tasks):
+        if isinstance(result, InferenceError):
+            values += [None] * task.rows
+            errors += [result.describe()] * task.rows
+        else:
+            values += list(_column(result.data, task.rows, api.output_adapter)) if task.batch else [result.data]
+            errors += [None] * task.rows
+    return _Outcome(values, errors)
 
 
 def _column(data: Any, rows: int, output_adapter: Any) -> Any:
@@ -175,39 +158,3 @@ def _column(data: Any, rows: int, output_adapter: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return list(data)
     return [output_adapter.item(data, i) for i in range(rows)]
-
-
-class _ErrorDetail(logging.Handler):
-    """InferenceAPI keeps a user function's exception in its log, not in the InferenceError (an
-    HTTP client must not see it). An offline job's user needs it: take it from the log record,
-    and keep the traceback of every retried half out of the executor's stderr."""
-
-    LOGGER = "bento.inference"
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.exception: Optional[BaseException] = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
-            self.exception = record.exc_info[1]
-
-    def describe(self, error: InferenceError) -> str:
-        """The error's message, with the exception's own when there is one, on one line."""
-        text = error.err_msg
-        if self.exception is not None and error.http_status >= 500:
-            text = f"{text}: {self.exception}"
-        return " ".join(text.split())
-
-    @classmethod
-    @contextlib.contextmanager
-    def capture(cls) -> Iterator["_ErrorDetail"]:
-        logger = logging.getLogger(cls.LOGGER)
-        handler, propagate = cls(), logger.propagate
-        logger.addHandler(handler)
-        logger.propagate = False
-        try:
-            yield handler
-        finally:
-            logger.removeHandler(handler)
-            logger.propagate = propagate

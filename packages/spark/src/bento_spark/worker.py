@@ -9,6 +9,7 @@ import logging
 from typing import Any, Iterator, Optional
 
 import attrs
+from bento.inference import failures_reported_elsewhere
 
 from .batches import BatchPlan, rebatch, run_batch
 from .shipping import ShippedBundle, local_bundle
@@ -47,7 +48,8 @@ def predict_partition(spec: WorkerSpec, batches: Iterator[Any]) -> Iterator[Any]
     """mapInPandas function (bound to `spec` with functools.partial): each batch with its results."""
     api = cached_service(spec.bundle).get_inference_api(spec.plan.api)
     for pdf in rebatch(batches, spec.batch_size) if spec.batch_size else batches:
-        out = run_batch(api, spec.plan, pdf)
+        with failures_reported_elsewhere():  # each cause is in the error column
+            out = run_batch(api, spec.plan, pdf)
         errors = out[spec.plan.error_col]
         failed = int(errors.notna().sum())
         if failed:

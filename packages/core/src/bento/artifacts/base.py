@@ -76,6 +76,12 @@ class BentoServiceArtifact:
         return "pickle" if self.PICKLE_BASED else "custom"
 
     @property
+    def pip_requirements(self) -> tuple:
+        """Distributions loading this artifact needs besides its plugin's own (e.g. the framework that
+        reads the model file): the bundle's requirements.txt lists them, pinned to the installed versions."""
+        return ()
+
+    @property
     def metadata(self) -> Mapping[str, Any]:
         return self._metadata
 

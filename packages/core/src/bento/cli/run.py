@@ -10,8 +10,9 @@ import click
 
 from ..adapters import CliInput
 from ..exceptions import APIError, InvalidArgument
+from ..inference import failures_reported_elsewhere
 from ..runner import run_api
-from .options import CliContext, echo_err, is_quiet, pass_cli
+from .options import CliContext, echo_err, is_quiet, is_verbose, pass_cli
 
 _FILE_OPT = re.compile(r"^--input-file-([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$")
 
@@ -96,6 +97,9 @@ def run_cmd(cli: CliContext, ctx: click.Context, bento: str, api_name: str, inpu
         if len(failures) <= 10:
             echo_err(f"Error: {line}")
 
-    failed = run_api(service, api_name, given, sys.stdout, output_format, progress=_progress, on_error=on_error)
+    # a failing row's cause is on its error line; the log's traceback is left to --verbose
+    with contextlib.nullcontext() if is_verbose() else failures_reported_elsewhere():
+        failed, total = run_api(service, api_name, given, sys.stdout, output_format, progress=_progress,
+                                on_error=on_error, batcher=cli.config.run.batcher)
     if failed:
-        raise APIError(f"{failed} input(s) failed" + ("" if failed <= 10 else " (first 10 shown)"))
+        raise APIError(f"{failed:,} of {total:,} rows/inputs failed" + ("" if failed <= 10 else " (first 10 shown)"))

@@ -25,7 +25,7 @@ import time
 import numpy as np
 from bento import BentoService, api, artifacts, env
 from bento.types import InferenceError, InferenceResult
-from bento_adapters import DataframeInput, JsonInput
+from bento_adapters import DataframeInput, ImageInput, JsonInput
 from bento_artifacts_sklearn import SklearnModelArtifact
 
 COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -59,6 +59,14 @@ class SrvIris(BentoService):
         if x.ndim != 2 or x.shape[1] != 4 or not np.isfinite(x).all():
             return InferenceError("rows must be lists of 4 finite numbers", 400)
         return self.artifacts.model.predict(x).tolist()
+
+
+class SrvImages(BentoService):
+    """The shape of an image, for the decode limits."""
+
+    @api(input=ImageInput(), batch=False)
+    def shape(self, image):
+        return list(image.shape)
 
 
 @artifacts([SklearnModelArtifact("model")])
@@ -165,6 +173,11 @@ def quirks_service(service_module, iris_model):
 @pytest.fixture(scope="session")
 def iris_bundle(iris_service, tmp_path_factory):
     return iris_service.save_to_dir(str(tmp_path_factory.mktemp("bundle") / "SrvIris"))
+
+
+@pytest.fixture(scope="session")
+def images_bundle(service_module, tmp_path_factory):
+    return service_module.SrvImages().save_to_dir(str(tmp_path_factory.mktemp("bundle") / "SrvImages"))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ LIMIT = 4096
 
 @pytest.fixture(scope="module")
 def url(iris_service, dev_server):
-    with dev_server(iris_service, max_request_size=LIMIT, channel_timeout=1.0) as url:
+    with dev_server(iris_service, max_request_size=LIMIT, idle_timeout=1.0, header_timeout=1.0) as url:
         yield url
 
 
@@ -91,7 +91,7 @@ def test_chunked_body_within_the_limit_is_served(url):
 
 
 def test_content_length_larger_than_the_body_times_out_the_connection(url):
-    """The server waits for bytes that never come, then closes the connection (channel_timeout);
+    """The server waits for bytes that never come, then closes the connection (idle_timeout);
     meanwhile everything else is served."""
     started = time.monotonic()
     done = {}
@@ -159,7 +159,7 @@ def test_slowloris_connections_do_not_stop_healthz(url):
                 except OSError:
                     pass
             time.sleep(0.4)
-        # channel_timeout=1 s: the trickling connections are closed although they never went idle
+        # header_timeout=1 s: the trickling connections are closed although they never went idle
         closed = 0
         for s in socks:
             s.settimeout(2)

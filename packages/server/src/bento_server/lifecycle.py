@@ -12,9 +12,11 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from .affinity import pin_to_one_cpu
-from .app import BentoApp, ServingState, loading_app
+from .app import BentoApp, loading_app
 from .config import BatchingConfig, ServerConfig
+from .memory import return_freed_memory
 from .metrics import MULTIPROC_ENV
+from .probes import ServingState, probe_answer
 from .transport import HTTPServer, bind_socket
 from .workers import STOP_SIGNALS, WorkerPool
 
@@ -34,17 +36,20 @@ class Switch:
 def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfig) -> None:
     """Serve the service `load()` returns until SIGTERM/SIGINT has drained it. A loading error
     is raised here (the CLI prints it on one line)."""
+    return_freed_memory()
     sock = bind_socket(server.host, server.port, server.backlog)
+    probe_sock = None if server.probe_port is None else bind_socket(server.host, server.probe_port, server.backlog)
     # before any thread starts; servers sharing a machine land on different CPUs
     cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
+    probes = "" if probe_sock is None else f", probes also on port {probe_sock.getsockname()[1]}"
     print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
           f"({server.workers} worker{'s' if server.workers > 1 else ''}"
-          f"{'' if cpu is None else f', on CPU {cpu}'})", file=sys.stderr, flush=True)
+          f"{'' if cpu is None else f', on CPU {cpu}'}{probes})", file=sys.stderr, flush=True)
     if server.workers > 1:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
     state = ServingState()
     switch = Switch(loading_app())
-    http = HTTPServer(switch, sock, server)
+    http = HTTPServer(switch, sock, server, probe=partial(probe_answer, state), probe_sock=probe_sock)
     loaded: dict = {}
 
     def load_in_background() -> None:
@@ -69,14 +74,16 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     if "error" in loaded:
         raise loaded["error"]
     if server.workers > 1 and "service" in loaded and not http.draining_requested:
-        WorkerPool(partial(serve_in_this_process, loaded["service"], sock, server, batching), sock, server).run()
+        work = partial(serve_in_this_process, loaded["service"], sock, server, batching, probe_sock)
+        WorkerPool(work, [s for s in (sock, probe_sock) if s is not None], server).run()
 
 
-def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig) -> None:
-    """One worker: the service's app on `sock` until a stop signal has drained it."""
+def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig,
+                          probe_sock: Any = None) -> None:
+    """One worker: the service's app on `sock` (probes also on `probe_sock`) until a stop signal has drained it."""
     state = ServingState()
     app = BentoApp(service, server, batching, state)
-    http = HTTPServer(app.wsgi, sock, server)
+    http = HTTPServer(app.wsgi, sock, server, probe=partial(probe_answer, state), probe_sock=probe_sock)
     _on_stop_signals(http, force_on_repeat=False)  # the pool's parent signals after the group did
     try:
         http.run(on_drain=lambda: setattr(state, "draining", True))
@@ -104,7 +111,7 @@ class DevServer:
     def __init__(self, service: Any, host: str, port: int, server: ServerConfig, batching: BatchingConfig) -> None:
         sock = bind_socket(host, port, server.backlog)
         self.app = BentoApp(service, server, batching)
-        self.http = HTTPServer(self.app.wsgi, sock, server)
+        self.http = HTTPServer(self.app.wsgi, sock, server, probe=partial(probe_answer, self.app.state))
         self.url = self.http.url
         self._thread = threading.Thread(target=self.http.run, kwargs={
             "on_drain": lambda: setattr(self.app.state, "draining", True)}, name="bento-dev-server", daemon=True)

@@ -50,6 +50,8 @@ def test_served_workers_answer_without_importing_scikit_learn(compiled, tmp_path
         assert post_json(url + "/predict", ROWS) == (200, expected)
         with urllib.request.urlopen(url + "/metadata", timeout=10) as resp:
             (artifact,) = json.loads(resp.read())["artifacts"]
+        with urllib.request.urlopen(url + "/docs.json", timeout=10) as resp:
+            documented = json.loads(resp.read())["info"]["x-bento-artifacts"]
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -59,6 +61,10 @@ def test_served_workers_answer_without_importing_scikit_learn(compiled, tmp_path
             server.wait()
     assert all(a == {"sklearn": False, "skl2onnx": False, "onnx": False, "onnxruntime": True} for a in answers), answers
     assert artifact["metadata"]["onnx"]["compiled"]["compiler"] == "skl2onnx"
+    # the model's inputs (names, shapes, types) are in the OpenAPI document too, as `bento open-api-spec` gives it
+    assert documented[artifact["name"]]["metadata"]["onnx"]["inputs"] == artifact["metadata"]["onnx"]["inputs"]
+    spec = json.loads(bento("open-api-spec", path).stdout)
+    assert spec["info"]["x-bento-artifacts"] == documented
 
 
 def test_bento_run_predicts_from_the_compiled_bundle(compiled):

@@ -19,7 +19,7 @@ from bento_e2e import ROOT, bento, wait_ready
 pytest.importorskip("bento_server", reason="serving needs bento-server")
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
-RESTART_BOUND = 20.0  # seconds from kill -9 to ready again; measured about 1-2 s (docs/deployments.md)
+RESTART_BOUND = 120.0  # a bound, not the claim: about 1-2 s when idle (docs/deployments.md), over 20 s at load 5
 
 
 @pytest.fixture

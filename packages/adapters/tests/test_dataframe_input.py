@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import gzip
+import json
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from bento import BentoService, api
+from bento.adapters import HTTPRequest
 from bento.exceptions import BadInput, InvalidArgument
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bento_adapters import DataframeInput, DefaultOutput
+from bento_adapters.frames import build_frame, rows_from_csv
 
 
 def parse(adapter, *requests):
@@ -194,6 +200,8 @@ def test_invalid_configuration_is_refused():
         DataframeInput(orient="rows")
     with pytest.raises(InvalidArgument, match="non-empty list of column names"):
         DataframeInput(columns="a")
+    with pytest.raises(InvalidArgument, match=r"DataframeInput\(max_cells=...\) takes a positive integer"):
+        DataframeInput(max_cells=0)
 
 
 class Doubler(BentoService):
@@ -204,6 +212,62 @@ class Doubler(BentoService):
     @api(input=DataframeInput(), batch=True, output=DefaultOutput())
     def total(self, df):
         return df.sum(axis=1).to_numpy()
+
+
+def test_a_csv_of_100000_columns_is_a_413_before_it_is_parsed(request_of):
+    body = ",".join(f"c{i}" for i in range(100_000)) + "\n" + ",".join("1" * 100_000) + "\n"
+    started = time.monotonic()
+    task = DataframeInput().from_http_request(request_of(body, "text/csv"))
+    assert time.monotonic() - started < 0.5  # building its frame took pandas 4 s
+    assert task.error.http_status == 413
+    assert task.error.err_msg == "columns: 100,000 is over the limit of 4,096 (DataframeInput(max_columns=...))"
+
+
+def test_a_quoted_comma_in_the_header_is_no_column(request_of):
+    (task,), df = parse(DataframeInput(max_columns=2), request_of('a,"b,c"\n1,2\n', "text/csv"))
+    assert list(df.columns) == ["a", "b,c"]
+
+
+@pytest.mark.parametrize("orient, body", [
+    (None, "a,b,c\n1,2,3\n4,5,6\n"),
+    ("values", "[[1, 2, 3], [4, 5, 6]]"),
+    ("records", '[{"a": 1, "b": 2, "c": 3}, {"a": 4, "b": 5, "c": 6}]'),
+    ("split", '{"columns": ["a", "b", "c"], "data": [[1, 2, 3], [4, 5, 6]]}'),
+    ("columns", '{"a": [1, 4], "b": [2, 5], "c": [3, 6]}'),
+    ("index", '{"x": {"a": 1, "b": 2, "c": 3}, "y": {"a": 4, "b": 5, "c": 6}}'),
+])
+def test_cells_are_bounded_in_every_orient(request_of, orient, body):
+    ctype = "text/csv" if orient is None else "application/json"
+    assert DataframeInput(orient=orient, max_columns=3, max_cells=6).from_http_request(request_of(body, ctype)).batch == 2
+    over = DataframeInput(orient=orient, max_cells=5).from_http_request(request_of(body, ctype))
+    assert over.error.http_status == 413
+    assert over.error.err_msg == ("cells (3 columns x 2 rows): 6 is over the limit of 5 "
+                                  "(DataframeInput(max_cells=...))")
+    narrow = DataframeInput(orient=orient, max_columns=2).from_http_request(request_of(body, ctype))
+    assert narrow.error.http_status == 413 and "DataframeInput(max_columns=...)" in narrow.error.err_msg
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 12), columns=st.integers(1, 12), as_csv=st.booleans())
+def test_limits_hold_for_every_shape(rows, columns, as_csv):
+    """Within both limits a request is parsed; over either, it is a 413 naming the one it broke."""
+    names = [f"c{i}" for i in range(columns)]
+    if as_csv:
+        body, ctype = ",".join(names) + "\n" + (",".join(["1"] * columns) + "\n") * rows, "text/csv"
+    else:
+        body, ctype = json.dumps([[1] * columns] * rows), "application/json"
+    task = DataframeInput(max_columns=8, max_cells=40).from_http_request(HTTPRequest({"content-type": ctype}, body.encode()))
+    if columns > 8:
+        assert task.error.http_status == 413 and "max_columns" in task.error.err_msg
+    elif rows * columns > 40:
+        assert task.error.http_status == 413 and "max_cells" in task.error.err_msg
+    else:
+        assert task.batch == rows
+
+
+def test_the_command_line_is_not_bounded(cli):
+    tasks = next(DataframeInput(max_columns=2, max_cells=2).iter_cli_batches(cli(input="[[1, 2, 3], [4, 5, 6]]")))
+    assert tasks[0].batch == 2
 
 
 def test_direct_call_gets_a_frame_and_n_results():
@@ -301,3 +365,25 @@ def test_request_schema_follows_orient_and_columns():
     assert schema["application/json"]["schema"]["items"]["properties"] == {"a": {"type": "integer"}}
     assert "text/csv" in schema
     assert "oneOf" in DataframeInput().request_schema()["application/json"]["schema"]
+
+
+FIELDS = st.sampled_from(["1", "-2", " 3", "1.5", "1e3", ".5", "inf", "NaN", "", "NA", "True", "false", "x", " ",
+                          "9223372036854775808", "99999999999999999999", "0x1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(FIELDS, min_size=2, max_size=2), min_size=1, max_size=3),
+       st.lists(st.lists(FIELDS, min_size=2, max_size=2), min_size=1, max_size=3))
+def test_csv_bodies_that_share_a_group_get_the_dtypes_they_get_alone(first, second):
+    """The CSV signature is what pandas tells apart: bodies with equal signatures read joined
+    (one pandas call per batch) get exactly the dtypes each gets alone."""
+    def body(rows):
+        return "a,b\n" + "".join(f"{x},{y}\n" for x, y in rows)
+
+    one, two = rows_from_csv(body(first)), rows_from_csv(body(second))
+    if one.group_key() != two.group_key():
+        return
+    alone = [build_frame([r], r.columns) for r in (one, two)]
+    joined = build_frame([one, two], one.columns)
+    assert [str(t) for t in joined.dtypes] == [str(t) for t in alone[0].dtypes] == [str(t) for t in alone[1].dtypes]
+    assert len(joined) == one.count + two.count

@@ -1,12 +1,17 @@
 """FileInput, ImageInput and their Multi* forms: raw bodies, multipart, images, CLI, direct calls."""
 from __future__ import annotations
 
+import io
 import os
+import threading
 
 import numpy as np
 import pytest
+from bento.adapters import HTTPRequest
 from bento.exceptions import BadInput, InvalidArgument
 from bento.types import FileLike
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bento_adapters import FileInput, ImageInput, MultiFileInput, MultiImageInput
 
@@ -87,6 +92,42 @@ def test_image_over_the_pixel_limit_is_a_400_even_below_pillows_error_threshold(
     assert task.error.err_msg.startswith("image rejected as a decompression bomb: 10000x10000 pixels is over the limit of")
 
 
+def test_image_over_max_pixels_is_a_413_from_its_header_before_decoding(request_of, png_header_only):
+    """6000x5000 is under Pillow's limit; the header alone says so (the pixel data is missing)."""
+    task = ImageInput().from_http_request(request_of(png_header_only(6000, 5000), "image/png"))
+    assert task.error.http_status == 413
+    assert task.error.err_msg == ("image of 6000x5000 pixels: 30,000,000 is over the limit of 25,000,000 "
+                                  "(ImageInput(max_pixels=...))")
+
+
+@settings(max_examples=40, deadline=None)
+@given(width=st.integers(1, 40), height=st.integers(1, 40))
+def test_max_pixels_holds_for_every_shape(width, height):
+    """Under or at the limit an image decodes; over it, the request is a 413 that names the limit."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height)).save(out, "PNG")
+    task = ImageInput(max_pixels=400).from_http_request(HTTPRequest({"content-type": "image/png"}, out.getvalue()))
+    if width * height <= 400:
+        assert task.data.shape == (height, width, 3)
+    else:
+        assert task.error.http_status == 413 and "ImageInput(max_pixels=...)" in task.error.err_msg
+
+
+def test_one_decode_at_a_time_per_adapter_by_default(request_of, image_bytes):
+    adapter = ImageInput()
+    decoded = []
+    body = request_of(image_bytes("PNG", (8, 8)), "image/png")
+    with adapter._decodes:  # the one slot is taken: a decode waits for it
+        waiting = threading.Thread(target=lambda: decoded.append(adapter.from_http_request(body).data.shape))
+        waiting.start()
+        waiting.join(0.3)
+        assert decoded == []
+    waiting.join(10)
+    assert decoded == [(8, 8, 3)]
+
+
 def test_image_body_content_type_must_be_an_image(request_of, image_bytes):
     task = ImageInput().from_http_request(request_of(image_bytes(), "text/plain"))
     assert task.error.http_status == 415
@@ -97,7 +138,14 @@ def test_image_configuration_is_checked():
         ImageInput(accept_image_formats=["png"])
     with pytest.raises(InvalidArgument, match="not a Pillow mode"):
         ImageInput(pilmode="rgb")
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InvalidArgument, match="max_pixels=...\\) takes a positive integer"):
+            ImageInput(max_pixels=bad)
+    with pytest.raises(InvalidArgument, match="max_concurrent_decodes"):
+        ImageInput(max_concurrent_decodes=0)
     assert ImageInput(accept_image_formats=[".PNG"]).config == {"accept_image_formats": [".png"], "pilmode": "RGB"}
+    assert ImageInput(max_pixels=10**6, max_concurrent_decodes=2).config == {
+        "pilmode": "RGB", "max_pixels": 10**6, "max_concurrent_decodes": 2}
 
 
 def test_multi_file_fields_by_name(multipart):

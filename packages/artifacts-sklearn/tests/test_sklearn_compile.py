@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import bento
-from bento.bundle.reader import ORIGIN_FILE
+from bento.bundle.layout import ORIGIN_FILE
 from bento.exceptions import InvalidArgument
 from bento_artifacts_onnx import CompilationError
 from bento_artifacts_sklearn import SklearnModelArtifact

@@ -49,6 +49,7 @@ def test_with_an_engine_it_builds_and_prints_the_tag(run, toy, tmp_path, monkeyp
     assert args[-1].endswith(f"ToyService/{toy.version}")
 
 
+@pytest.mark.platform("needs the docker client and no reachable engine (with one it would build)")
 def test_a_real_docker_client_without_a_daemon(run, bundle):
     from bento_deploy.container import find_engine
 

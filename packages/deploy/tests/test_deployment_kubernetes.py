@@ -37,8 +37,11 @@ def test_manifests_have_probes_resources_and_a_non_root_user():
     assert [d["kind"] for d in docs] == ["Deployment", "Service", "HorizontalPodAutoscaler"]
     pod = docs[0]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
+    assert {"name": "probes", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
+    assert {"name": "BENTO_SERVER_PROBE_PORT", "value": "8081"} in container["env"]
+    assert [p["name"] for p in docs[1]["spec"]["ports"]] == ["http"]  # probes stay inside the pod's network
     assert container["resources"] == {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
     assert {"name": "BENTO_SERVER_WORKERS", "value": "3"} in container["env"]
     assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001}
@@ -56,6 +59,7 @@ def test_manifests_have_probes_resources_and_a_non_root_user():
     ({"namespace": "Prod"}, "option namespace=Prod"),
     ({"service_type": "Ingress"}, "one of ClusterIP, NodePort, LoadBalancer"),
     ({"replicas": "3", "hpa_max": "2"}, "option hpa_max=2: must be at least replicas (3)"),
+    ({"port": "8080", "probe_port": "8080"}, "option probe_port=8080: must differ from port"),
 ])
 def test_bad_options_are_refused(options, why):
     with pytest.raises(InvalidArgument) as e:

@@ -31,7 +31,7 @@ import time
 import numpy as np
 from bento import BentoService, api, artifacts, env
 from bento.types import InferenceError, InferenceResult
-from bento_adapters import DataframeInput, JsonInput
+from bento_adapters import DataframeInput, ImageInput, JsonInput
 from bento_artifacts_sklearn import SklearnModelArtifact
 
 COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -65,6 +65,14 @@ class SrvIris(BentoService):
         if x.ndim != 2 or x.shape[1] != 4 or not np.isfinite(x).all():
             return InferenceError("rows must be lists of 4 finite numbers", 400)
         return self.artifacts.model.predict(x).tolist()
+
+
+class SrvImages(BentoService):
+    """The shape of an image, for the decode limits."""
+
+    @api(input=ImageInput(), batch=False)
+    def shape(self, image):
+        return list(image.shape)
 
 
 @artifacts([SklearnModelArtifact("model")])
@@ -171,6 +179,11 @@ def quirks_service(service_module, iris_model):
 @pytest.fixture(scope="session")
 def iris_bundle(iris_service, tmp_path_factory):
     return iris_service.save_to_dir(str(tmp_path_factory.mktemp("bundle") / "SrvIris"))
+
+
+@pytest.fixture(scope="session")
+def images_bundle(service_module, tmp_path_factory):
+    return service_module.SrvImages().save_to_dir(str(tmp_path_factory.mktemp("bundle") / "SrvImages"))
 
 
 @pytest.fixture(scope="session")
@@ -292,18 +305,19 @@ class ServeProcess:
             [python, "-m", "bento.cli", "serve", *args, "--port", str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
 
-    def wait_ready(self, timeout: float = 60) -> "ServeProcess":
+    def wait_ready(self, timeout: float = 120) -> "ServeProcess":
+        """Until /readyz answers 200: a slow answer on a loaded machine is waited for, not a failure."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"bento serve exited {self.proc.returncode}: {self.output()}")
             try:
-                if requests.get(self.url + "/readyz", timeout=2).status_code == 200:
+                if requests.get(self.url + "/readyz", timeout=max(deadline - time.monotonic(), 1)).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy to answer in time
                 pass
             time.sleep(0.05)
-        raise AssertionError("bento serve did not become ready")
+        raise AssertionError(f"bento serve did not become ready within {timeout} s")
 
     def output(self) -> str:
         if self.proc.poll() is None:

@@ -21,12 +21,12 @@ class CountingEngine(HTTPServer):
 
     served = 0
 
-    def __init__(self, app, sock, config):
+    def __init__(self, app, sock, config, **probes):
         def counted(environ, start_response):
             CountingEngine.served += 1
             return app(environ, start_response)
 
-        super().__init__(counted, sock, config)
+        super().__init__(counted, sock, config, **probes)
 
 
 def _plugin() -> types.ModuleType:

@@ -19,8 +19,8 @@ LIMIT = 4096
 
 @pytest.fixture(scope="module")
 def url(iris_service, dev_server):
-    """SrvIris with a 4 KiB body limit and a 1 s channel timeout."""
-    with dev_server(iris_service, max_request_size=LIMIT, channel_timeout=1.0) as url:
+    """SrvIris with a 4 KiB body limit and 1 s idle and header timeouts."""
+    with dev_server(iris_service, max_request_size=LIMIT, idle_timeout=1.0, header_timeout=1.0) as url:
         yield url
 
 
@@ -93,7 +93,7 @@ def test_chunked_body_within_the_limit_is_served(url):
 
 
 def test_content_length_larger_than_the_body_times_out_the_connection(url, engine):
-    """The server waits for bytes that never come, then closes the connection (channel_timeout;
+    """The server waits for bytes that never come, then closes the connection (idle_timeout;
     granian first answers 408); meanwhile everything else is served."""
     started = time.monotonic()
     done = {}
@@ -105,7 +105,7 @@ def test_content_length_larger_than_the_body_times_out_the_connection(url, engin
 
     t = threading.Thread(target=liar)
     t.start()
-    assert requests.get(url + "/healthz", timeout=2).status_code == 200
+    assert requests.get(url + "/healthz", timeout=30).status_code == 200
     assert post(url + "/predict", json.dumps(ROWS)).status_code == 200
     t.join(20)
     assert done["after"] < 10
@@ -171,7 +171,7 @@ def test_slowloris_connections_do_not_stop_healthz(url):
                 except OSError:
                     pass
             time.sleep(0.4)
-        # channel_timeout=1 s: the trickling connections are closed although they never went idle
+        # header_timeout=1 s: the trickling connections are closed although they never went idle
         closed = 0
         for s in socks:
             s.settimeout(2)

@@ -7,11 +7,12 @@ import subprocess
 import pytest
 
 
-@pytest.mark.skipif(shutil.which("schemathesis") is None, reason="pip install schemathesis")
 def test_schemathesis_finds_no_server_error(iris_service, dev_server, tmp_path):
+    schemathesis = shutil.which("schemathesis")
+    assert schemathesis, "schemathesis is not installed: pip install -r requirements-test.txt"
     with dev_server(iris_service) as url:
         run = subprocess.run(
-            [shutil.which("schemathesis"), "run", f"{url}/docs.json", "--checks", "not_a_server_error",
+            [schemathesis, "run", f"{url}/docs.json", "--checks", "not_a_server_error",
              "--max-examples", "25", "--phases", "examples,coverage,fuzzing", "--seed", "1",
              "--max-time", "40", "--report-dir", str(tmp_path), "--no-color"],
             capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -22,10 +22,10 @@ def children(pid: int) -> set:
 
 def test_serve_a_bundle_readyz_503_while_loading(serve_process, iris_bundle, post_json):
     p = serve_process([iris_bundle], env={"SRV_IMPORT_DELAY": "2"})
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:  # the socket listens before the bundle has loaded
         try:
-            r = requests.get(p.url + "/readyz", timeout=2)
+            r = requests.get(p.url + "/readyz", timeout=30)
             break
         except requests.ConnectionError:
             assert time.monotonic() < deadline
@@ -117,7 +117,7 @@ def test_sigterm_under_load_drops_no_accepted_request(serve_process, quirks_bund
 
 
 def _two_workers(p) -> set:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while len(children(p.proc.pid)) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -128,7 +128,7 @@ def _replace_a_worker(p) -> None:
     """Kill one of two workers; return once the supervisor has forked its replacement."""
     victim = sorted(_two_workers(p))[0]
     os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while True:
         now = children(p.proc.pid)
         if len(now) == 2 and victim not in now:
@@ -211,6 +211,7 @@ def _thread_cpus(pid: int) -> set:
     return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
+@pytest.mark.platform("one CPU: nothing to pin")
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
 def test_each_worker_runs_on_one_cpu_of_its_own_unless_turned_off(serve_process, iris_bundle, post_json):
     p = serve_process([iris_bundle, "--workers", "2"]).wait_ready()

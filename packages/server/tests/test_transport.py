@@ -25,9 +25,9 @@ def make_server():
     """HTTPServers on real loopback sockets whose main loop the test drives itself."""
     made: list = []
 
-    def make(app=_hello, **settings) -> tuple:
+    def make(app=_hello, probe=None, **settings) -> tuple:
         sock = http.bind_socket("127.0.0.1", 0, backlog=128)
-        server = http.HTTPServer(app, sock, ServerConfig(threads=2, connection_limit=100, **settings))
+        server = http.HTTPServer(app, sock, ServerConfig(**{"threads": 2, "connection_limit": 100, **settings}), probe)
         made.append((server, []))
         return made[-1]
 
@@ -35,7 +35,7 @@ def make_server():
     for server, clients in made:
         for client in clients:
             client.close()
-        if server._listening:  # the test did not run (and so shut down) the main loop
+        if server._open:  # the test did not run (and so shut down) the main loop
             server._shutdown(keep_listener=False)
 
 
@@ -75,25 +75,87 @@ def test_one_wake_up_accepts_a_burst_of_pending_connections(fitted):
     assert _connections(server) == http._ACCEPT_BURST + 8
 
 
-def test_a_burst_stops_at_the_connection_limit_and_every_accepted_connection_is_served(fitted):
-    server, clients = fitted
-    limit = server.server.adj.connection_limit
-    already = len(server.map)  # the listener and the wake-up trigger count too
-    _connect(server, clients, limit - already + 5)
-    while len(server.map) < limit:
-        before = len(server.map)
-        server.server.handle_accept()
-        assert len(server.map) > before
-    server.server.handle_accept()
-    assert len(server.map) == limit
+class _Blocking:
+    """A WSGI app whose /block requests hold their request thread until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"] == "/block":
+            self.release.wait(20)
+        return _hello(environ, start_response)
+
+
+def _serving(server):
     runner = threading.Thread(target=server.run, daemon=True)
     runner.start()
-    served = 0
-    for client in clients[: limit - already]:
-        client.settimeout(10)
-        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        served += _response(client).startswith(b"HTTP/1.1 200 OK")
-    assert served == limit - already
+    return runner
+
+
+def _open(server, clients: list, n: int, request: bytes = b"") -> list:
+    """`n` more connections, each having sent `request`, once the server holds them all."""
+    before = _connections(server)
+    new = []
+    for _ in range(n):
+        s = socket.create_connection(server.server.socket.getsockname(), timeout=10)
+        if request:
+            s.sendall(request)
+        new.append(s)
+    clients.extend(new)
+    _wait(lambda: _connections(server) >= before + n, f"the server took {n} connections")
+    return new
+
+
+def _wait(condition, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def _closed_by_server(client: socket.socket) -> bool:
+    client.settimeout(5)
+    try:
+        return client.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_at_the_connection_limit_the_connections_waiting_longest_for_nothing_make_room(make_server):
+    app = _Blocking()
+    server, clients = make_server(app, threads=3)
+    runner = _serving(server)
+    busy = _open(server, clients, 2, b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")  # two request threads
+    oldest = _open(server, clients, 8)
+    time.sleep(http._MIN_WAIT)  # only connections that have waited that long make room
+    _open(server, clients, 90)  # 100: the limit
+    newcomer = socket.create_connection(server.server.socket.getsockname(), timeout=10)
+    clients.append(newcomer)
+    newcomer.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _response(newcomer).startswith(b"HTTP/1.1 200 OK")
+    assert all(_closed_by_server(c) for c in oldest)
+    app.release.set()
+    assert all(_response(c).startswith(b"HTTP/1.1 200 OK") for c in busy)  # never closed: being served
+    server.stop()
+    runner.join(10)
+
+
+def test_when_every_connection_is_being_served_a_new_one_is_refused_at_once_but_probes_answer(make_server):
+    app = _Blocking()
+    server, clients = make_server(app, probe=lambda path, rid: (200, b'{"status":"ok"}') if path == "/healthz" else None)
+    runner = _serving(server)
+    _open(server, clients, 100, b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")  # 2 served, 98 queued
+    for request, status in ((b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"503"),
+                            (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", b"200")):
+        started = time.monotonic()
+        with socket.create_connection(server.server.socket.getsockname(), timeout=10) as s:
+            s.sendall(request)
+            reply = s.recv(65536)
+            assert reply.split()[1] == status, reply
+            assert b"Connection: close" in reply and _closed_by_server(s)
+        assert time.monotonic() - started < 1
+    app.release.set()
     server.stop()
     runner.join(10)
 

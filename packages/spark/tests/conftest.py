@@ -3,6 +3,7 @@ for the whole session, in a throwaway BENTO_HOME."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 import pytest
@@ -33,6 +34,9 @@ def spark():
     from bento_spark.session import LOCAL_CONF, quiet_pandas_warning
     from pyspark.sql import SparkSession
 
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        pytest.fail("PySpark needs a Java runtime: `bash scripts/test-all.sh` installs one "
+                    "(apt-get install -y --no-install-recommends default-jre-headless)")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     quiet_pandas_warning()
     builder = SparkSession.builder.master("local[2]").appName("bento-spark-tests")

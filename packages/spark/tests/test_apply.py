@@ -142,3 +142,28 @@ def test_executors_verify_the_bundle_manifest(spark, iris_bundle, tmp_path):
     job = spark.range(1).mapInPandas(functools.partial(load_it, shipped), "id long")
     with pytest.raises(PythonException, match="ManifestMismatch: bundle file README.md does not match"):
         job.collect()
+
+
+def test_registry_bundle_needs_trust_in_the_driver_and_a_signed_one_runs_on_executors(iris_df, iris_bundle, tmp_path,
+                                                                                      monkeypatch):
+    import json
+
+    from bento.bundle.layout import MANIFEST, ORIGIN_FILE, SIGNATURE_FILE
+    from bento.bundle.signature import public_key_blob, sign
+    from bento.exceptions import UntrustedArtifact
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pulled = shutil.copytree(iris_bundle, tmp_path / "pulled")
+    (pulled / ORIGIN_FILE).write_text(json.dumps({"registry": "grpc://127.0.0.1:50051"}))  # as a pull writes it
+    with pytest.raises(UntrustedArtifact, match="came from a registry and is not signed"):
+        bento_spark.apply(iris_df, str(pulled), input_cols=FEATURES)
+
+    key = Ed25519PrivateKey.generate()
+    (pulled / SIGNATURE_FILE).write_text(sign((pulled / MANIFEST).read_bytes(), key))
+    import base64
+
+    blob = base64.b64encode(public_key_blob(key.public_key())).decode()
+    (tmp_path / "allowed_signers").write_text(f"ci@example.com ssh-ed25519 {blob}\n")
+    monkeypatch.setenv("BENTO_SECURITY_ALLOWED_SIGNERS", str(tmp_path / "allowed_signers"))  # the driver's config
+    out = _collect(bento_spark.apply(iris_df, str(pulled), input_cols=FEATURES))
+    assert set(out["prediction"]) <= {0, 1, 2} and out["prediction_error"].isna().all()

@@ -1,9 +1,7 @@
 """Fixtures for bento-yatai: a private BENTO_HOME per test; the real backing services
-(PostgreSQL, Swift with s3api) started once per session by the scripts in services/; an
-in-process Yatai server per test on every database x storage combination; bundles made fast
-from one template bundle.
-
-PostgreSQL and Swift tests skip (with the apt command) only when their binaries are missing.
+(PostgreSQL from the system or from pgserver, SeaweedFS as the S3 store) started once per
+session on free loopback ports by the modules in services/; an in-process Yatai server per test
+on every database x storage combination; bundles made fast from one template bundle.
 """
 from __future__ import annotations
 
@@ -27,7 +25,7 @@ from yatai_testing import (  # noqa: E402
     start_server,
 )
 import pg_service  # noqa: E402  (on sys.path once yatai_testing is imported)
-import swift_service  # noqa: E402
+import seaweed_service  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -43,12 +41,12 @@ def bento_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def postgres():
-    yield from _service(pg_service, lambda: pg_service.PostgresServer(port=_free_base(25432, 1)))
+    yield from _service(lambda: pg_service.PostgresServer(port=_free_base(25432, 1)))
 
 
 @pytest.fixture(scope="session")
-def swift():
-    yield from _service(swift_service, lambda: swift_service.SwiftStore(port=_free_base(19310, 5)))
+def s3_store():
+    yield from _service(lambda: seaweed_service.SeaweedStore(port=_free_base(19310, seaweed_service.SPAN)))
 
 
 @pytest.fixture(params=BACKENDS, ids=[f"{d}-{s}" for d, s in BACKENDS])

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
-import subprocess
 import urllib.error
 import urllib.request
 
@@ -81,17 +79,22 @@ def test_bad_token_files_are_refused_at_start(local_backend, tmp_path, content, 
 
 @pytest.fixture
 def cert(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed (apt-get install -y openssl)")
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(crt), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
-    return str(crt), str(key)
+    """(CA certificate, server certificate chain, server key) from a throwaway CA (trustme, pip)."""
+    import trustme
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    paths = [tmp_path / name for name in ("ca.pem", "cert.pem", "key.pem")]
+    ca.cert_pem.write_to_path(str(paths[0]))
+    for pem in issued.cert_chain_pems:
+        pem.write_to_path(str(paths[1]), append=True)
+    issued.private_key_pem.write_to_path(str(paths[2]))
+    return tuple(str(p) for p in paths)
 
 
 def test_tls(local_backend, cert, make_bundle, monkeypatch):
-    server = start_server(local_backend, tls_cert=cert[0], tls_key=cert[1])
+    ca, chain, key = cert
+    server = start_server(local_backend, tls_cert=chain, tls_key=key)
     try:
         assert server.address.startswith("grpcs://127.0.0.1:")
         with YataiClient(server.address, timeout=5) as untrusted:
@@ -100,11 +103,11 @@ def test_tls(local_backend, cert, make_bundle, monkeypatch):
         with YataiClient(server.address.replace("grpcs://", "grpc://"), timeout=5) as plaintext:
             with pytest.raises(Unavailable):
                 plaintext.repository.list()
-        monkeypatch.setenv("BENTO_YATAI_TLS_CA_CERT", cert[0])
+        monkeypatch.setenv("BENTO_YATAI_TLS_CA_CERT", ca)
         with get_yatai_client(server.address) as yc:
             tag = yc.repository.push(make_bundle("Iris")).tag
             assert yc.repository.get(tag).tag == tag
     finally:
         server.stop(grace=0)
     with pytest.raises(InvalidArgument, match="both --tls-cert and --tls-key"):
-        start_server(local_backend, tls_cert=cert[0])
+        start_server(local_backend, tls_cert=chain)

@@ -15,6 +15,7 @@ import pytest
 from bento.bundle.metadata import BundleMetadata
 from bento_yatai.proto import yatai_pb2 as pb
 from bento_yatai.safe_tar import UnsafeArchive
+from archives import bundle_archive, member
 from yatai_testing import raw_stub, temp_objects, upload_messages
 
 BAD_NAMES = ["../x", "a/b", "x" * 10_000]
@@ -105,13 +106,7 @@ def test_message_over_4_mib_is_refused(yatai, make_bundle):
 
 def _hostile_archive(bundle_dir: str) -> bytes:
     """A real bundle plus a member that climbs out of it."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        tar.add(bundle_dir, arcname=".")
-        evil = tarfile.TarInfo("../escaped.txt")
-        evil.size = 4
-        tar.addfile(evil, io.BytesIO(b"evil"))
-    return buf.getvalue()
+    return bundle_archive(bundle_dir, [member("../escaped.txt", b"evil")])
 
 
 def test_a_hostile_archive_is_refused_on_pull(yatai, yc, make_bundle, bento_home, tmp_path):

@@ -64,13 +64,13 @@ def test_kill_9_mid_upload_then_restart_and_retry(backend, make_bundle, tmp_path
         server.kill(15)
 
 
-def test_object_store_down_is_unavailable_fast_and_recovers(request, tmp_path, make_bundle, swift):
+def test_object_store_down_is_unavailable_fast_and_recovers(request, tmp_path, make_bundle, s3_store):
     backend = make_backend(request, "sqlite", "s3", tmp_path)
     server = start_server(backend)
     try:
         with YataiClient(server.address) as yc:
             tag = yc.repository.push(make_bundle("Iris")).tag
-            swift.stop_proxy()
+            s3_store.stop_s3()
             try:
                 for op in (lambda: yc.repository.push(make_bundle("Iris")), lambda: yc.repository.pull(tag)):
                     started = time.monotonic()
@@ -80,7 +80,7 @@ def test_object_store_down_is_unavailable_fast_and_recovers(request, tmp_path, m
                 assert {name: ok for name, ok, _ in server.probe()} == {"database": True, "storage": False}
                 assert [b.tag for b in yc.repository.list()] == [tag]  # the database still answers
             finally:
-                swift.start_proxy()
+                s3_store.start_s3()
             assert yc.repository.push(make_bundle("Iris")).name == "Iris"  # no restart needed
             assert os.path.isdir(yc.repository.pull(tag))
     finally:
@@ -138,7 +138,7 @@ def test_16_concurrent_pushes_on_sqlite(local_backend, make_bundle):
         server.stop(grace=0)
 
 
-def test_two_servers_share_one_postgres_and_bucket(request, tmp_path, make_bundle, postgres, swift):
+def test_two_servers_share_one_postgres_and_bucket(request, tmp_path, make_bundle, postgres, s3_store):
     backend = make_backend(request, "postgresql", "s3", tmp_path)
     first = ServerProcess(backend, str(tmp_path / "a.log")).start()
     second = ServerProcess(backend, str(tmp_path / "b.log")).start()

@@ -48,20 +48,28 @@ def test_paths_outside_are_refused(tmp_path, name, match):
 @pytest.mark.parametrize("target", ["/etc", "../../etc", "sub/../../outside"])
 def test_symlinks_pointing_outside_are_refused(tmp_path, target):
     archive = write_tar(str(tmp_path / "a.tar.gz"), [(_info("link", tarfile.SYMTYPE, linkname=target), None)])
-    assert_refused(archive, str(tmp_path / "out"), "outside the bundle")
+    assert_refused(archive, str(tmp_path / "out"), "is a link to .*bundles hold no links")
 
 
-@pytest.mark.parametrize("target", ["/etc/passwd", "../outside", "never-extracted"])
-def test_hardlinks_outside_are_refused(tmp_path, target):
-    archive = write_tar(str(tmp_path / "a.tar.gz"), [(_info("link", tarfile.LNKTYPE, linkname=target), None)])
-    assert_refused(archive, str(tmp_path / "out"), "not a file of the bundle|climbs out|absolute")
+@pytest.mark.parametrize("target", ["/etc/passwd", "../outside", "never-extracted", "ok.txt"])
+def test_hardlinks_are_refused(tmp_path, target):
+    archive = write_tar(str(tmp_path / "a.tar.gz"), [(_info("ok.txt", size=2), b"ok"),
+                                                      (_info("link", tarfile.LNKTYPE, linkname=target), None)])
+    assert_refused(archive, str(tmp_path / "out"), "bundles hold no links")
+
+
+@pytest.mark.parametrize("target", ["d", "sub", "."])
+def test_symlinks_inside_the_bundle_are_refused_too(tmp_path, target):
+    archive = write_tar(str(tmp_path / "a.tar.gz"), [(_info("d", tarfile.DIRTYPE), None),
+                                                      (_info("link", tarfile.SYMTYPE, linkname=target), None)])
+    assert_refused(archive, str(tmp_path / "out"), "bundles hold no links")
 
 
 def test_writing_through_a_link_is_refused(tmp_path):
     archive = write_tar(str(tmp_path / "a.tar.gz"), [
         (_info("d", tarfile.DIRTYPE), None), (_info("a", tarfile.SYMTYPE, linkname="d"), None),
         (_info("a/x", size=1), b"x")])
-    assert_refused(archive, str(tmp_path / "out"), "twice|through a link")
+    assert_refused(archive, str(tmp_path / "out"), "bundles hold no links")
 
 
 @pytest.mark.parametrize("kind", [tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE])

@@ -49,9 +49,12 @@ def test_pages(yatai, yc, make_bundle):
 
 
 def test_browser_list_click_detail(local_backend, make_bundle):
-    if not shutil.which("chromium"):
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    from playwright import sync_api
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Chromium is not installed: `bash scripts/test-all.sh` (the README's test command) installs it "
+                    "with apt, or apt-get install -y --no-install-recommends chromium")
     server = start_server(local_backend)
     try:
         from bento_yatai.client import YataiClient
@@ -61,7 +64,7 @@ def test_browser_list_click_detail(local_backend, make_bundle):
             yc.repository.push(make_bundle("Other", labels={"stage": "qa"}))
         os.makedirs(ARTIFACTS, exist_ok=True)
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+            browser = p.chromium.launch(executable_path=chromium, args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"])
             try:

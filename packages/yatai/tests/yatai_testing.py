@@ -13,14 +13,13 @@ import uuid
 from typing import Any, Optional
 
 import attrs
-import pytest
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 for _path in (TESTS, os.path.join(TESTS, "services")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-import swift_service  # noqa: E402
+import seaweed_service  # noqa: E402
 
 S3_BUCKET = "yatai-tests"
 BACKENDS = [("sqlite", "local"), ("sqlite", "s3"), ("postgresql", "local"), ("postgresql", "s3")]
@@ -45,9 +44,8 @@ def _can_bind(port: int) -> bool:
 
 
 def _free_base(start: int, span: int) -> int:
-    """The first of `span` consecutive free ports at or after `start` (a fixed default keeps
-    Swift's cached rings reusable). Keep `start` below the kernel's ephemeral range (32768 on
-    Linux), where outgoing connections take their local ports."""
+    """The first of `span` consecutive free ports at or after `start`. Keep `start` below the
+    kernel's ephemeral range (32768 on Linux), where outgoing connections take their local ports."""
     for base in range(start, start + 2000, 10):
         if all(_can_bind(port) for port in range(base, base + span)):
             return base
@@ -67,14 +65,12 @@ def _use_plugins() -> None:
 # ---------------------------------------------------------------- backing services
 
 
-def _service(module: Any, make: Any, attempts: int = 3) -> Any:
-    """Start a backing service for the session, or skip when its binaries are not installed.
+def _service(make: Any, attempts: int = 3) -> Any:
+    """Start a backing service for the session (a generator for a fixture), stop it after.
 
-    A start that fails (a port taken between the check and the bind) is retried on the port
-    `make` picks next; the last failure is raised with the service's own log."""
-    reason = module.missing_reason()
-    if reason:
-        pytest.skip(reason)
+    A start that fails (a port taken between the check and the bind, by another test run on
+    this machine) is retried on the ports `make` picks next; the last failure is raised with the
+    service's own log."""
     for attempt in range(1, attempts + 1):
         service = make()
         try:
@@ -107,7 +103,7 @@ class Backend:
     def cli_env(self) -> dict:
         if self.store != "s3":
             return {}
-        return {"AWS_ACCESS_KEY_ID": swift_service.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": swift_service.SECRET_KEY}
+        return {"AWS_ACCESS_KEY_ID": seaweed_service.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": seaweed_service.SECRET_KEY}
 
     def s3_client(self) -> Any:
         from bento_yatai.storage.s3 import S3Storage
@@ -122,10 +118,10 @@ def make_backend(request: Any, db: str, store: str, tmp_path: Any) -> Backend:
         db_url = request.getfixturevalue("postgres").create_database(f"t_{uuid.uuid4().hex[:12]}")
     if store == "local":
         return Backend(db, store, db_url, str(tmp_path / "archives"), {})
-    endpoint = request.getfixturevalue("swift").endpoint
+    endpoint = request.getfixturevalue("s3_store").endpoint
     return Backend(db, store, db_url, f"s3://{S3_BUCKET}/{uuid.uuid4().hex[:12]}",
-                   {"s3_endpoint_url": endpoint, "s3_access_key": swift_service.ACCESS_KEY,
-                    "s3_secret_key": swift_service.SECRET_KEY})
+                   {"s3_endpoint_url": endpoint, "s3_access_key": seaweed_service.ACCESS_KEY,
+                    "s3_secret_key": seaweed_service.SECRET_KEY})
 
 
 def start_server(backend: Backend, **options: Any) -> Any:
@@ -227,7 +223,7 @@ class ServerProcess:
     def address(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 120.0) -> "ServerProcess":
         import subprocess
         import time
         import urllib.request

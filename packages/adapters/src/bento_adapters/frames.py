@@ -1,11 +1,12 @@
 """The rows DataframeInput receives: parsed and checked per request (on the request's own
 thread), grouped by what they are, and assembled into one DataFrame per call.
 
-Each request becomes `Rows`: parsed JSON values (the frame is built once per call, one pandas
-call per run of same-kind requests, never a Python loop per row), or, for CSV, a DataFrame
-pandas parsed from that request alone. `Rows.signature` says what the columns hold (JSON value
-types, or dtypes), so requests only share a call with requests pandas would read the same way:
-no request's columns, order or dtypes depend on its batch-mates.
+Each request becomes `Rows`: parsed JSON values, or checked CSV text (the frame is built once
+per call, one pandas call per run of same-kind requests, never a Python loop per row), or, for
+a CSV body too big to join its batch cheaply, a DataFrame pandas read on the request's own
+thread. `Rows.signature` says what the columns hold (JSON value types, the kinds of CSV fields
+pandas tells apart, or dtypes), so requests only share a call with requests pandas reads the
+same way: no request's columns, order or dtypes depend on its batch-mates.
 
 Orient guess (when `orient` is not set), from the JSON value's shape:
   list of objects -> records; list of lists -> values; object with "data" (and optionally
@@ -30,6 +31,7 @@ __all__ = ["ORIENTS", "Rows", "Declared", "rows_from_json", "rows_from_csv", "ro
            "build_frame", "csv_error"]
 
 ORIENTS = ("records", "columns", "values", "split", "index")
+JOINED_CSV_CELLS = 1_000  # CSV bodies up to this size are read by one pandas call per batch
 _SPLIT_KEYS = {"columns", "data", "index"}
 
 
@@ -38,12 +40,13 @@ class Rows:
     """One request's rows. `columns` is None when the rows carry no names (values orient);
     `signature` holds, per column, the JSON value types in it, or the DataFrame's dtype."""
 
-    kind: str  # records | values | columns | frame
+    kind: str  # records | values | columns | csv | frame
     count: int
     columns: Optional[tuple]
     width: int
-    body: Any = attrs.field(repr=False)  # list of dicts | list of lists | {name: list} | DataFrame
+    body: Any = attrs.field(repr=False)  # list of dicts | list of lists | {name: list} | CSV rows text | DataFrame
     signature: tuple = ()
+    header: str = ""  # csv: the header line
 
     def run_key(self) -> str:
         """Adjacent requests of one kind are built by one pandas call."""
@@ -52,10 +55,13 @@ class Rows:
     def group_key(self) -> Hashable:
         """Rows with equal keys become one DataFrame exactly as each would alone: the same
         columns in the same order, and the same value types (so pandas infers the same dtypes)."""
-        return self.kind == "frame", self.columns, self.width, self.signature
+        family = self.kind if self.kind in ("csv", "frame") else "json"  # each has its own signature words
+        return family, self.columns, self.width, self.signature
 
     def split(self) -> list:
         """One Rows per row, in order (the signature stays the request's)."""
+        if self.kind == "csv":
+            return rows_from_frame(_read_csv(f"{self.header}\n{self.body}")).split()
         body = self.body
         if self.kind == "frame":
             parts = [body.iloc[i:i + 1] for i in range(self.count)]
@@ -240,19 +246,54 @@ def rows_from_csv(text: str) -> Rows:
         if reader.line_num > 1:
             raise BadInput("the CSV header row spans several lines")
         width = len(_unique(header))
+        rows = []
         for row in reader:
             if len(row) > width:
                 raise BadInput(f"CSV row {reader.line_num} has {len(row)} fields, header has {width}")
+            rows.append(row)
     except csv.Error as e:
         raise BadInput(f"malformed CSV: {e}") from None
-    pd = pandas()
+    if not rows:
+        raise BadInput("the CSV has a header row but no rows")
+    if len(rows) * width > JOINED_CSV_CELLS:  # too big to join its batch: pandas reads it on this thread
+        return rows_from_frame(_read_csv(text))
+    end = text.find("\n")
+    body = text[end + 1:]
+    signature = _signature_of_fields([row[i] if i < len(row) else "" for row in rows] for i in range(width))
+    return Rows("csv", len(rows), tuple(header), width, body if body.endswith("\n") else body + "\n",
+                signature, text[:end].rstrip("\r"))
+
+
+def _read_csv(text: str) -> Any:
     try:
-        frame = pd.read_csv(io.StringIO(text), skip_blank_lines=False, index_col=False)
+        return pandas().read_csv(io.StringIO(text), skip_blank_lines=False, index_col=False)
     except ValueError as e:
         raise BadInput(csv_error(e)) from None
-    if len(frame) == 0:
-        raise BadInput("the CSV has a header row but no rows")
-    return rows_from_frame(frame)
+
+
+# What pandas' CSV reader tells apart (its default missing-value words, booleans, numbers): two
+# bodies whose columns hold the same kinds of fields get the same dtypes, read alone or joined.
+_NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+       "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+_BOOL = {"True", "true", "TRUE", "False", "false", "FALSE"}
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity)", re.IGNORECASE)
+
+
+def _field_kind(field: str) -> str:
+    if field in _NA:
+        return "na"
+    if field in _BOOL:
+        return "bool"
+    value = field.strip()
+    if _INT.fullmatch(value):
+        number = int(value)
+        return "int" if -(1 << 63) <= number < (1 << 63) else ("uint" if 0 <= number < (1 << 64) else "big")
+    return "float" if _FLOAT.fullmatch(value) else "str"
+
+
+def _signature_of_fields(columns: Any) -> tuple:
+    return tuple(frozenset(map(_field_kind, fields)) for fields in columns)
 
 
 def csv_error(error: Exception) -> str:
@@ -314,6 +355,8 @@ def _build_run(run: list, columns: Optional[list]) -> Any:
     if kind == "columns":
         names = columns or list(first.columns)
         return pd.DataFrame({c: list(chain.from_iterable(r.body[c] for r in run)) for c in names})
+    if kind == "csv":
+        return _read_csv("".join(chain([first.header, "\n"], (r.body for r in run))))
     return run[0].body if len(run) == 1 else pd.concat([r.body for r in run], ignore_index=True)
 
 

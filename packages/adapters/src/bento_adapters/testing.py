@@ -12,7 +12,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = ["multipart_body", "image_bytes", "png_header_only", "post_json", "UPPER_PLUGIN", "write_upper_plugin"]
+__all__ = ["multipart_body", "image_bytes", "png_header_only", "uniform_png", "post_json", "UPPER_PLUGIN",
+           "write_upper_plugin"]
 
 _BOUNDARY = "XbOuNdArYx"
 
@@ -52,14 +53,29 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (4, 3), mode: str = "R
     return buf.getvalue()
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height pixels: what a decompression bomb looks like
-    before it is decoded (the pixel data is never reached)."""
+def _png(width: int, height: int, color_type: int, idat: bytes) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels: what a decompression bomb looks like
+    before it is decoded (the pixel data is never reached)."""
+    return _png(width, height, 0, zlib.compress(b"\0" * 64))
+
+
+def uniform_png(width: int, height: int) -> bytes:
+    """A whole, decodable RGBA PNG of one colour, made row by row (never width x height in memory):
+    9400x9400 is a 1.5 MB body that decodes to 353 MB of pixels."""
+    rows = (b"\0" + b"\x7f" * (4 * width)) * 64  # filter type 0, then the pixels; 64 rows at a time
+    deflate = zlib.compressobj(1)
+    blocks, rest = divmod(height, 64)
+    parts = [deflate.compress(rows) for _ in range(blocks)]
+    parts += [deflate.compress(rows[: len(rows) // 64 * rest]), deflate.flush()]
+    return _png(width, height, 6, b"".join(parts))
 
 
 # The third-party adapter plugin of docs/adapters.md ("Writing an adapter plugin"), file by file.

@@ -6,13 +6,14 @@ an error that names the key.
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import attrs
-import cattrs
 
 from .exceptions import ConfigError
 from .hookspecs import hookimpl
@@ -23,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "bento_home", "config_path", "load_config", "parse_value"]
+__all__ = ["Config", "bento_home", "config_path", "load_config", "parse_value", "format_error"]
 
 
 def bento_home() -> Path:
@@ -41,7 +42,9 @@ def _positive(_: Any, attribute: attrs.Attribute, value: int) -> None:
 
 @attrs.frozen(kw_only=True)
 class SecurityConfig:
-    trust_pickle: bool = False
+    trust_pickle: bool = False  # load pickle-based artifacts of every registry bundle
+    allowed_signers: str = ""  # an OpenSSH allowed_signers file: registry bundles its keys signed are trusted
+    signing_key: str = ""  # an OpenSSH ed25519 private key: `bento push` signs with it
 
 
 @attrs.frozen(kw_only=True)
@@ -84,8 +87,8 @@ def _strict_int(value: Any, _: type) -> int:
         raise ValueError(f"expected an integer, got {value!r}") from None
 
 
-def _format_error(exc: BaseException, type_: Any) -> str:
-    """Validator and parser messages say what was expected; keep them."""
+def format_error(exc: BaseException, type_: Any) -> str:
+    """For `cattrs.transform_error`: validator and parser messages say what was expected; keep them."""
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
     from cattrs.v import format_exception
@@ -93,9 +96,17 @@ def _format_error(exc: BaseException, type_: Any) -> str:
     return format_exception(exc, type_)
 
 
-_converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(bool, _strict_bool)
-_converter.register_structure_hook(int, _strict_int)
+@functools.cache
+def _converter() -> Any:
+    converter = cattrs().Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(bool, _strict_bool)
+    converter.register_structure_hook(int, _strict_int)
+    return converter
+
+
+def cattrs() -> Any:
+    """The cattrs module, imported on first use: it costs `import bento` 25-40 ms otherwise."""
+    return importlib.import_module("cattrs")
 
 
 class Config:
@@ -116,7 +127,7 @@ class Config:
         return self.section(name)
 
     def to_dict(self) -> dict:
-        return {k: _converter.unstructure(v) for k, v in sorted(self._sections.items())}
+        return {k: _converter().unstructure(v) for k, v in sorted(self._sections.items())}
 
     def get(self, dotted: str) -> Any:
         section, key = split_key(dotted)
@@ -192,14 +203,14 @@ def load_config(pm: PluginManager, overrides: Optional[Mapping[str, Mapping[str,
     sections = {}
     for section, cls in classes.items():
         try:
-            sections[section] = _converter.structure(merged.get(section, {}), cls)
-        except cattrs.ClassValidationError as e:
+            sections[section] = _converter().structure(merged.get(section, {}), cls)
+        except cattrs().ClassValidationError as e:
             raise ConfigError("invalid configuration: " + "; ".join(
-                cattrs.transform_error(e, path=section, format_exception=_format_error))) from None
+                cattrs().transform_error(e, path=section, format_exception=format_error))) from None
         except (ValueError, TypeError) as e:
             raise ConfigError(f"invalid configuration in [{section}]: {e}") from None
     return Config(sections)
 
 
 def unstructure(value: Any) -> Any:
-    return _converter.unstructure(value)
+    return _converter().unstructure(value)

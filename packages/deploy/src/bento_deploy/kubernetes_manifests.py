@@ -42,6 +42,7 @@ class KubeSettings:
     image: str
     replicas: int = 1
     port: int = 5000
+    probe_port: int = 5001  # bento serve --probe-port: a flood of the service's port cannot delay probes
     namespace: str = "default"
     cpu: str = "500m"
     memory: str = "512Mi"
@@ -62,10 +63,14 @@ class KubeSettings:
             raise InvalidArgument(f"option service_type={service_type}: one of {', '.join(SERVICE_TYPES)}")
         replicas = int_option(options, "replicas", 1, low=0)
         hpa_max = int_option(options, "hpa_max")
+        port = int_option(options, "port", 5000, high=65535)
+        probe_port = int_option(options, "probe_port", port + 1 if port < 65535 else port - 1, high=65535)
+        if probe_port == port:
+            raise InvalidArgument(f"option probe_port={probe_port}: must differ from port")
         if hpa_max is not None and hpa_max < max(replicas, 1):
             raise InvalidArgument(f"option hpa_max={hpa_max}: must be at least replicas ({max(replicas, 1)})")
         return cls(image=check_image_reference(str_option(options, "image", default_image), "option image"),
-                   replicas=replicas, port=int_option(options, "port", 5000, high=65535), namespace=namespace,
+                   replicas=replicas, port=port, probe_port=probe_port, namespace=namespace,
                    cpu=_quantity(options, "cpu", "500m"), memory=_quantity(options, "memory", "512Mi"),
                    cpu_limit=_quantity(options, "cpu_limit", None),
                    memory_limit=_quantity(options, "memory_limit", None),
@@ -80,12 +85,13 @@ def resource_name(name: str) -> str:
 
 
 def _probe(path: str, delay: int, period: int) -> dict:
-    return {"httpGet": {"path": path, "port": "http"}, "initialDelaySeconds": delay, "periodSeconds": period,
+    return {"httpGet": {"path": path, "port": "probes"}, "initialDelaySeconds": delay, "periodSeconds": period,
             "timeoutSeconds": 2, "failureThreshold": 3}
 
 
 def _container(s: KubeSettings) -> dict:
-    env = [{"name": "BENTO_SERVER_PORT", "value": str(s.port)}]
+    env = [{"name": "BENTO_SERVER_PORT", "value": str(s.port)},
+           {"name": "BENTO_SERVER_PROBE_PORT", "value": str(s.probe_port)}]
     if s.workers:
         env.append({"name": "BENTO_SERVER_WORKERS", "value": str(s.workers)})
     resources: dict = {"requests": {"cpu": s.cpu, "memory": s.memory}}
@@ -93,7 +99,8 @@ def _container(s: KubeSettings) -> dict:
     if limits:
         resources["limits"] = limits
     return {"name": "bento", "image": s.image, "imagePullPolicy": "IfNotPresent", "env": env,
-            "ports": [{"name": "http", "containerPort": s.port, "protocol": "TCP"}],
+            "ports": [{"name": "http", "containerPort": s.port, "protocol": "TCP"},
+                      {"name": "probes", "containerPort": s.probe_port, "protocol": "TCP"}],
             "readinessProbe": _probe("/readyz", 5, 5), "livenessProbe": _probe("/healthz", 15, 10),
             "resources": resources, "securityContext": {"allowPrivilegeEscalation": False}}
 

@@ -58,11 +58,12 @@ class GranianEngine:
     # worker awake took all 32 of a benchmark's connections (lifecycle.serve_in_this_process).
     socket_per_worker = True
 
-    def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig) -> None:
+    def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig, probe: Optional[Callable] = None,
+                 probe_sock: Optional[socket.socket] = None) -> None:
         self.config = config
         self.sock = sock
         if _TCP_USER_TIMEOUT is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, max(1, int(config.channel_timeout * 1000)))
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, max(1, int(config.idle_timeout * 1000)))
         self.guard = Guard(app, config)
         host, port = sock.getsockname()[:2]
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -149,7 +150,7 @@ class GranianEngine:
         return ASGIWorker(
             worker_id=1, sock=(None, holder), ipc=None, threads=1, blocking_threads=1, py_threads=1,
             py_threads_idle_timeout=30, backpressure=_connections_held(), http_mode="1",
-            http1_opts=HTTP1Settings(header_read_timeout=max(1, int(config.channel_timeout * 1000)), keep_alive=True),
+            http1_opts=HTTP1Settings(header_read_timeout=max(1, int(config.header_timeout * 1000)), keep_alive=True),
             http2_opts=None, websockets_enabled=False, static_files=None, ssl_enabled=False, ssl_cert=None,
             ssl_key=None, ssl_key_password=None, ssl_protocol_min="1.3", ssl_ca=None, ssl_crl=[],
             ssl_client_verify=False, metrics=(None, None))

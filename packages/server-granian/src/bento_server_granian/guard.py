@@ -1,6 +1,6 @@
 """What the engine does around each request, where waitress' channels did it for the WSGI app:
 the body is read before the app runs (at most `max_request_size`, 413 before buffering more; a
-client that stops sending mid-body is answered 408 after `channel_timeout`), the app can ask
+client that stops sending mid-body is answered 408 after `idle_timeout`), the app can ask
 whether the client has gone, responses say `Connection: close` while draining, and a large
 response is sent in pieces, so granian holds one piece of it at a time for a client that reads
 slowly (one that stops reading is cut off by the kernel, see engine.py)."""
@@ -34,7 +34,7 @@ class Guard:
     def __init__(self, app: Callable, config: ServerConfig) -> None:
         self.app = app
         self.max_body = config.max_request_size
-        self.timeout = config.channel_timeout
+        self.timeout = config.idle_timeout
         self.draining = False
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:

@@ -20,22 +20,11 @@ from .errors import HTTPFault, Overloaded, error_body, request_id
 from .inference import InferenceResource
 from .metrics import Metrics
 from .operations import Feedback, Health, MetricsExport, Ready, StaticFile, StaticJSON, SwaggerAsset, SwaggerUI
+from .probes import ServingState
 
 __all__ = ["ServingState", "BentoApp", "AsgiApp", "loading_app", "service_metadata"]
 
 log = logging.getLogger(__name__)
-
-
-class ServingState:
-    """What /readyz reports: loaded, and not draining."""
-
-    def __init__(self) -> None:
-        self.loaded = False
-        self.draining = False
-
-    @property
-    def ready(self) -> bool:
-        return self.loaded and not self.draining
 
 
 class _RequestIds:
@@ -82,11 +71,29 @@ def _handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exceptio
     _handle_fault(req, resp, HTTPFault("internal server error"), params)
 
 
+class _HeadOnGet:
+    """HEAD on every GET route (monitors probe with HEAD; Falcon answers HEAD without the body
+    but with its Content-Length)."""
+
+    def add_route(self, uri_template: str, resource: object, **kwargs: Any) -> None:
+        if hasattr(resource, "on_get") and not hasattr(resource, "on_head"):
+            resource.on_head = resource.on_get
+        super().add_route(uri_template, resource, **kwargs)
+
+
+class _App(_HeadOnGet, falcon.App):
+    pass
+
+
+class _AsgiFalcon(_HeadOnGet, falcon.asgi.App):
+    pass
+
+
 def _falcon_app(interface: str = "wsgi") -> falcon.App:
     """An empty app of the engine's interface ("wsgi" or "asgi") with the server's middleware and errors."""
     asgi = interface == "asgi"
     handler = coroutine if asgi else (lambda func: func)
-    app = (falcon.asgi.App if asgi else falcon.App)(middleware=[_RequestIds()])
+    app = (_AsgiFalcon if asgi else _App)(middleware=[_RequestIds()])
     app.set_error_serializer(_serialize_http_error)
     app.add_error_handler(HTTPFault, handler(_handle_fault))
     app.add_error_handler(Exception, handler(_handle_unexpected))

@@ -14,6 +14,9 @@ __all__ = ["serve_cmd"]
 @click.argument("bento")
 @click.option("--host", default=None, help="Address to bind [config server.host, default 127.0.0.1].")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [server.port, default 5000].")
+@click.option("--probe-port", type=click.IntRange(0, 65535), default=None,
+              help="Also answer /healthz and /readyz on this port, where floods of the main port cannot "
+                   "queue ahead of them [server.probe_port, default none].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Pre-forked worker processes sharing the model [server.workers, default 1].")
 @click.option("--engine", default=None,
@@ -29,24 +32,29 @@ __all__ = ["serve_cmd"]
               help="Seconds a request may take before 503/504 [server.timeout, default 60].")
 @click.option("--max-request-size", type=click.IntRange(min=1), default=None,
               help="Largest request body in bytes, also once decoded [server.max_request_size, default 20 MiB].")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds a keep-alive connection may wait for its next request [server.idle_timeout, default 60].")
+@click.option("--header-timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds from a connection's opening, or a request's first byte, to the end of its headers "
+                   "[server.header_timeout, default 10].")
 @click.option("--cpu-affinity/--no-cpu-affinity", default=None,
               help="Run each worker on one CPU: faster for Python models, off for models with their own "
                    "thread pools (TensorFlow) [server.cpu_affinity, default on].")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
 @pass_cli
-def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[int], workers: Optional[int],
-              engine: Optional[str], threads: Optional[int],
+def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[int], probe_port: Optional[int],
+              workers: Optional[int], engine: Optional[str], threads: Optional[int],
               mb_max_batch_size: Optional[int], mb_max_latency: Optional[int], disable_microbatch: Optional[bool],
-              timeout: Optional[float], max_request_size: Optional[int], cpu_affinity: Optional[bool],
-              trust_pickle: Optional[bool]) -> None:
+              timeout: Optional[float], max_request_size: Optional[int], idle_timeout: Optional[float],
+              header_timeout: Optional[float], cpu_affinity: Optional[bool], trust_pickle: Optional[bool]) -> None:
     """Serve BENTO over HTTP until SIGTERM/SIGINT (which drain in-flight requests first)."""
     from .engine import http_engine
     from .lifecycle import serve  # Falcon, the engine and the batcher load only when serving
 
     config = cli.configure({
-        "server": {"host": host, "port": port, "workers": workers, "engine": engine, "threads": threads,
-                   "timeout": timeout,
-                   "max_request_size": max_request_size, "cpu_affinity": cpu_affinity},
+        "server": {"host": host, "port": port, "probe_port": probe_port, "workers": workers, "engine": engine,
+                   "threads": threads, "timeout": timeout, "max_request_size": max_request_size,
+                   "idle_timeout": idle_timeout, "header_timeout": header_timeout, "cpu_affinity": cpu_affinity},
         "batching": {"mb_max_batch_size": mb_max_batch_size, "mb_max_latency": mb_max_latency,
                      "enabled": False if disable_microbatch else None},
         "security": {"trust_pickle": trust_pickle},

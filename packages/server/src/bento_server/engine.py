@@ -18,7 +18,10 @@ _PROVIDERS = {"granian": "bento-server-granian"}
 
 
 class HTTPEngine(Protocol):
-    """Serves `app` on a listening socket, built as `cls(app, sock, config)`.
+    """Serves `app` on a listening socket, built as `cls(app, sock, config, probe=, probe_sock=)`:
+    `probe(path, request_id)` gives the answer of /healthz and /readyz (probes.probe_answer),
+    `probe_sock` is a listener of their own (`server.probe_port`) the engine serves them on too,
+    and keeps serving while it drains.
 
     `interface` says which app the engine calls: "wsgi" (`app(environ, start_response)`) or
     "asgi" (`await app(scope, receive, send)`). `run` blocks until `stop()` or until a drain has

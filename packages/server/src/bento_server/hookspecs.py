@@ -13,5 +13,6 @@ def register_http_engines(register: Callable[[str, type], None]) -> None:
     """Called when `bento serve` or a dev server starts: `register(name, EngineClass)` for each
     HTTP engine. `[server] engine` / `--engine` picks one by name (default `waitress`,
     bento-server's own). An engine class follows `bento_server.engine.HTTPEngine`: built as
-    `cls(app, sock, config)` with the app of its `interface` ("wsgi" or "asgi"), a listening
-    socket and the `[server]` section; `run()` serves until stopped or drained."""
+    `cls(app, sock, config, probe=, probe_sock=)` with the app of its `interface` ("wsgi" or
+    "asgi"), a listening socket, the `[server]` section and what answers the probes; `run()`
+    serves until stopped or drained."""

@@ -13,10 +13,12 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from .affinity import pin_to_one_cpu
-from .app import BentoApp, ServingState, loading_app
+from .app import BentoApp, loading_app
 from .config import BatchingConfig, ServerConfig
+from .memory import return_freed_memory
 from .metrics import MULTIPROC_ENV
 from .engine import HTTPEngine
+from .probes import ServingState, probe_answer
 from .transport import HTTPServer, bind_socket
 from .workers import STOP_SIGNALS, WorkerPool
 
@@ -38,17 +40,20 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
           engine: type[HTTPEngine] = HTTPServer) -> None:
     """Serve the service `load()` returns with `engine` until SIGTERM/SIGINT has drained it. A
     loading error is raised here (the CLI prints it on one line)."""
+    return_freed_memory()
     sock = bind_socket(server.host, server.port, server.backlog, reuse_port=_socket_per_worker(engine, server))
+    probe_sock = None if server.probe_port is None else bind_socket(server.host, server.probe_port, server.backlog)
     # before any thread starts; servers sharing a machine land on different CPUs
     cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
+    probes = "" if probe_sock is None else f", probes also on port {probe_sock.getsockname()[1]}"
     print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
           f"({server.workers} worker{'s' if server.workers > 1 else ''}"
-          f"{'' if cpu is None else f', on CPU {cpu}'})", file=sys.stderr, flush=True)
+          f"{'' if cpu is None else f', on CPU {cpu}'}{probes})", file=sys.stderr, flush=True)
     if server.workers > 1:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
     state = ServingState()
     switch = Switch(loading_app(engine.interface))
-    http = engine(switch, sock, server)
+    http = engine(switch, sock, server, probe=partial(probe_answer, state), probe_sock=probe_sock)
     loaded: dict = {}
 
     def load_in_background() -> None:
@@ -77,24 +82,24 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     if "error" in loaded:
         raise loaded["error"]
     if server.workers > 1 and "service" in loaded and not http.draining_requested:
-        WorkerPool(partial(serve_in_this_process, loaded["service"], sock, server, batching, engine), sock,
-                   server).run()
+        work = partial(serve_in_this_process, loaded["service"], sock, server, batching, probe_sock, engine)
+        WorkerPool(work, [s for s in (sock, probe_sock) if s is not None], server).run()
 
 
 def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig,
-                          engine: type[HTTPEngine] = HTTPServer, slot: int = 0) -> None:
-    """One worker (`slot`): the service's app on `sock` until a stop signal has drained it. An
-    engine that takes every pending connection on each wake-up (granian) gets a socket of its
-    own in every worker but the first, so that the kernel spreads new connections over the
-    workers instead of the first awake taking them all; the first serves the socket bound
-    before the fork, and what queued on it while the workers started."""
+                          probe_sock: Any = None, engine: type[HTTPEngine] = HTTPServer, slot: int = 0) -> None:
+    """One worker (`slot`): the service's app on `sock` (probes also on `probe_sock`) until a stop
+    signal has drained it. An engine that takes every pending connection on each wake-up
+    (granian) gets a socket of its own in every worker but the first, so that the kernel spreads
+    new connections over the workers instead of the first awake taking them all; the first
+    serves the socket bound before the fork, and what queued on it while the workers started."""
     if slot and _socket_per_worker(engine, server):
         host, port = sock.getsockname()[:2]
         sock.close()
         sock = bind_socket(host, port, server.backlog, reuse_port=True)
     state = ServingState()
     app = BentoApp(service, server, batching, state)
-    http = engine(app.serving(engine.interface), sock, server)
+    http = engine(app.serving(engine.interface), sock, server, probe=partial(probe_answer, state), probe_sock=probe_sock)
     _on_stop_signals(http, force_on_repeat=False)  # the pool's parent signals after the group did
     try:
         http.run(on_drain=lambda: setattr(state, "draining", True))
@@ -127,7 +132,7 @@ class DevServer:
                  engine: type[HTTPEngine] = HTTPServer) -> None:
         sock = bind_socket(host, port, server.backlog)
         self.app = BentoApp(service, server, batching)
-        self.http = engine(self.app.serving(engine.interface), sock, server)
+        self.http = engine(self.app.serving(engine.interface), sock, server, probe=partial(probe_answer, self.app.state))
         self.url = self.http.url
         self._thread = threading.Thread(target=self.http.run, kwargs={
             "on_drain": lambda: setattr(self.app.state, "draining", True)}, name="bento-dev-server", daemon=True)

@@ -11,6 +11,7 @@ import orjson
 
 from .body import read_body, read_body_async
 from .errors import HTTPFault, Overloaded
+from .probes import HEALTHY, READY, ServingState
 
 __all__ = ["Health", "Ready", "StaticFile", "StaticJSON", "SwaggerUI", "SwaggerAsset", "MetricsExport", "Feedback"]
 
@@ -21,20 +22,21 @@ class Health:
     """/healthz: the process is up and its main loop answers."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.data = b'{"status":"ok"}'
+        resp.data = HEALTHY
         resp.content_type = falcon.MEDIA_JSON
 
 
 class Ready:
     """/readyz: 200 once the service is loaded, 503 while loading or draining."""
 
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: ServingState) -> None:
         self.state = state
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if not self.state.ready:
-            raise Overloaded("loading" if not self.state.loaded else "draining")
-        resp.data = b'{"status":"ready"}'
+        reason = self.state.unready_reason
+        if reason:
+            raise Overloaded(reason)
+        resp.data = READY
         resp.content_type = falcon.MEDIA_JSON
 
 

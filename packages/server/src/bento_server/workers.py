@@ -13,7 +13,7 @@ import signal
 import socket
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from bento.exceptions import BentoError
 
@@ -32,13 +32,13 @@ _CRASH_LIMIT = 5
 
 
 class WorkerPool:
-    """`server.workers` forked processes, each running `work(slot)` (serving `sock` until a stop
+    """`server.workers` forked processes, each running `work(slot)` (serving `socks` until a stop
     signal has drained it; `slot` 0..workers-1, a replacement gets its predecessor's). A worker
     starts with STOP_SIGNALS blocked: `work` unblocks them once its own handlers are installed."""
 
-    def __init__(self, work: Callable[[int], None], sock: socket.socket, server: ServerConfig) -> None:
+    def __init__(self, work: Callable[[int], None], socks: Sequence[socket.socket], server: ServerConfig) -> None:
         self.work = work
-        self.sock = sock
+        self.socks = socks
         self.server = server
         self.workers: dict[int, int] = {}  # pid -> slot (0..workers-1), which picks its CPU
         self._stopping = False
@@ -79,7 +79,8 @@ class WorkerPool:
                     self._spawn(slot, wake_r, wake_w)
             if self._stopping:
                 if kill_at is None:
-                    self.sock.close()
+                    for sock in self.socks:  # the workers hold them until they have drained
+                        sock.close()
                     self._signal_all(signal.SIGTERM)
                     kill_at = time.monotonic() + self.server.graceful_timeout + 5
                 if not self.workers:

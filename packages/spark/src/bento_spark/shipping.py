@@ -17,7 +17,8 @@ import tempfile
 from typing import Any
 
 import attrs
-from bento.bundle.layout import MANIFEST
+from bento.bundle.layout import MANIFEST, PROVENANCE_FILES
+from bento.bundle.inventory import read_manifest
 from bento.bundle.manifest import sha256_file
 from bento.exceptions import BundleError
 
@@ -76,11 +77,9 @@ def _pack(bundle_dir: str) -> tuple:
 
 
 def _bundle_files(root: str) -> list:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        files.extend(os.path.relpath(os.path.join(dirpath, n), root) for n in sorted(filenames))
-    return files
+    """The manifest, the files it lists and the bundle's provenance (origin, signature): an
+    executor checks the files and the signature itself, and trusts what the driver trusted."""
+    return [MANIFEST, *(p for p in PROVENANCE_FILES if os.path.isfile(os.path.join(root, p))), *read_manifest(root)]
 
 
 def local_bundle(bundle: ShippedBundle) -> str:

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import attrs
 from bento.bundle.layout import MANIFEST
+from bento.bundle.reader import read_metadata
+from bento.bundle.trust import read_provenance
 from bento.config import Config, load_config
 from bento.exceptions import BundleError, InvalidArgument
-from bento.loading import load
+from bento.loading import load, trust_policy
 from bento.plugins import PluginManager, default_manager
 from bento.repository import resolve
 
@@ -34,16 +36,19 @@ class BundleAPI:
     @classmethod
     def load(cls, bento: str, api: str, trust_pickle: Optional[bool] = None, pm: Optional[PluginManager] = None,
              config: Optional[Config] = None) -> "BundleAPI":
-        """`bento` is a tag or a bundle path. Trust is settled here, with the driver's config,
-        so executors (whose config may differ) load exactly what the driver accepted."""
+        """`bento` is a tag or a bundle path. Trust is settled here, with the driver's config
+        (`trust_pickle`, or a signature by one of its allowed signers), so executors, whose
+        config may differ, load exactly what the driver accepted; they still check the manifest
+        and the signature of the bundle they receive."""
         pm = pm or default_manager()
         config = config or load_config(pm)
         bundle_dir = resolve(bento, pm, config)
         if not os.path.isfile(os.path.join(bundle_dir, MANIFEST)):
             raise BundleError(f"{bundle_dir} is not a saved bundle (no {MANIFEST}): bento-spark ships bundle "
                               "directories, as saved or retrieved, to the executors")
-        trust = bool(config.security.trust_pickle if trust_pickle is None else trust_pickle)
-        service = load(bundle_dir, trust_pickle=trust, plugins=pm, config=config)
+        service = load(bundle_dir, trust_pickle=trust_pickle, plugins=pm, config=config)
+        policy = trust_policy(config, trust_pickle)
+        trust = policy.trust_pickle or bool(read_provenance(bundle_dir, read_metadata(bundle_dir).tag, policy).signers)
         return cls(bundle_dir=bundle_dir, api=service.get_inference_api(api), trust_pickle=trust)
 
 

@@ -1,8 +1,8 @@
 """A bundle directory as a stream of .tar.gz chunks, built in a background thread while the
 caller sends them (so compression and network overlap, and memory stays bounded).
 
-Only MANIFEST.sha256 and the files it lists go in, after the manifest is verified, so what is
-pushed is exactly what `verify_manifest` accepts on the other side. The gzip stream is a
+Only MANIFEST.sha256 and the files it lists go in (the manifest and bento.yml first), after the
+manifest is verified, so what is pushed is exactly what `verify_manifest` accepts on the other side. The gzip stream is a
 sequence of members, one per 1 MiB block (valid gzip, as pigz writes it): blocks that do not
 compress (model weights, mostly) are stored, the rest compressed, so pushing a large model is
 not held up by zlib.
@@ -16,7 +16,7 @@ import threading
 import zlib
 from typing import Any, Iterator, Optional
 
-from bento.bundle.layout import MANIFEST
+from bento.bundle.layout import MANIFEST, METADATA_FILE
 from bento.bundle.manifest import verify_manifest
 
 __all__ = ["ArchiveStream", "bundle_files"]
@@ -27,10 +27,10 @@ _END = object()
 
 
 def bundle_files(bundle_dir: str) -> list:
-    """MANIFEST.sha256 and every file it lists (relative, '/'-separated), after verifying it."""
-    verify_manifest(bundle_dir)
-    with open(os.path.join(bundle_dir, MANIFEST), encoding="utf-8") as f:
-        return [MANIFEST] + [line.rstrip("\n").partition("  ")[2] for line in f if line.strip()]
+    """MANIFEST.sha256, bento.yml and every other file the manifest lists (relative,
+    '/'-separated), after verifying it: the registry reads the first two as they arrive."""
+    listed = verify_manifest(bundle_dir)
+    return [MANIFEST, METADATA_FILE] + [rel for rel in listed if rel != METADATA_FILE]
 
 
 def _gzip_member(data: bytes) -> bytes:

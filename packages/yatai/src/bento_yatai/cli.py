@@ -2,6 +2,7 @@
 Imported whenever the CLI is built, so it only imports click and core here."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Optional
 
@@ -37,21 +38,36 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-def _client(cli: CliContext, yatai_url: Optional[str], yatai_token: Optional[str]) -> Any:
+def _client(cli: CliContext, yatai_url: Optional[str], yatai_token: Optional[str],
+            signing_key: Optional[str] = None) -> Any:
     from .client import get_yatai_client  # gRPC: only for the commands that talk to a registry
 
-    return get_yatai_client(yatai_url, yatai_token, cli.config)
+    return get_yatai_client(yatai_url, yatai_token, cli.config, signing_key=signing_key,
+                            passphrase=_passphrase(signing_key or cli.config.security.signing_key))
+
+
+def _passphrase(key: str) -> Optional[bytes]:
+    """Asked for on the terminal when the signing key is passphrase-protected."""
+    from bento.bundle.signature import key_file_public_blob
+
+    if not key or not key_file_public_blob(os.path.expanduser(key))[1]:
+        return None
+    return click.prompt(f"Passphrase for {key}", hide_input=True, err=True).encode()
 
 
 @click.command("push")
 @click.argument("bento")
+@click.option("--signing-key", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="OpenSSH ed25519 private key to sign the bundle with [default: security.signing_key].")
 @registry_options
 @pass_cli
-def push_cmd(cli: CliContext, bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
+def push_cmd(cli: CliContext, bento: str, signing_key: Optional[str], yatai_url: Optional[str],
+             yatai_token: Optional[str]) -> None:
     """Upload a bundle (NAME:VERSION, NAME:latest or a bundle path) from the local repository to Yatai."""
-    with _client(cli, yatai_url, yatai_token) as yc, _Progress(f"pushing {bento}") as progress:
+    with _client(cli, yatai_url, yatai_token, signing_key) as yc, _Progress(f"pushing {bento}") as progress:
         info = yc.repository.push(bento, progress)
-    click.echo(f"pushed {info.tag} to {yc.url}", err=True)
+    signed = f", signed by key {info.signer}" if info.signer else ""
+    click.echo(f"pushed {info.tag} to {yc.url}{signed}", err=True)
     click.echo(info.tag)
 
 
@@ -61,8 +77,17 @@ def push_cmd(cli: CliContext, bento: str, yatai_url: Optional[str], yatai_token:
 @pass_cli
 def pull_cmd(cli: CliContext, bento: str, yatai_url: Optional[str], yatai_token: Optional[str]) -> None:
     """Download a bundle from Yatai into the local repository; prints its path there."""
+    from bento.bundle.reader import read_metadata
+    from bento.bundle.trust import read_provenance
+    from bento.loading import trust_policy
+
     with _client(cli, yatai_url, yatai_token) as yc, _Progress(f"pulling {bento}") as progress:
         path = yc.repository.pull(bento, progress)
+    provenance = read_provenance(path, read_metadata(path).tag, trust_policy(cli.config))
+    if provenance.signer:
+        who = (f"allowed signer {', '.join(provenance.signers)}" if provenance.signers
+               else "a key not in your allowed signers (security.allowed_signers)")
+        click.echo(f"signed by {who}: {provenance.signer}", err=True)
     click.echo(path)
 
 
@@ -91,10 +116,19 @@ def yatai_group() -> None:
 @click.option("--gc-grace-seconds", type=click.FloatRange(0), default=3600.0, show_default=True,
               help="Temporary uploads older than this are dead; longer than any push on any server sharing "
                    "the store.")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="OpenSSH allowed_signers file: every push must be signed by one of its keys.")
+@click.option("--idle-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds an upload or download may go without a message before it is cancelled.")
+@click.option("--max-uploads", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Uploads at once; more are refused (RESOURCE_EXHAUSTED) so reads always have threads.")
+@click.option("--max-downloads", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Downloads at once (as for --max-uploads).")
 @pass_cli
 def start_cmd(cli: CliContext, db_url: Optional[str], repo_base_url: Optional[str], s3_endpoint_url: Optional[str], host: str,
               grpc_port: int, ui_port: int, no_ui: bool, token_file: Optional[str], tls_cert: Optional[str],
-              tls_key: Optional[str], gc_grace_seconds: float) -> None:
+              tls_key: Optional[str], gc_grace_seconds: float, allowed_signers: Optional[str], idle_timeout: float,
+              max_uploads: int, max_downloads: int) -> None:
     """Serve the registry in the foreground (Ctrl-C or SIGTERM stops it after in-flight calls)."""
     import attrs
     from bento.config import bento_home
@@ -110,7 +144,8 @@ def start_cmd(cli: CliContext, db_url: Optional[str], repo_base_url: Optional[st
         repo_base_url=repo_base_url or cfg.repo_base_url or str(bento_home() / "yatai" / "bundles"),
         storage_options=storage_options, host=host, grpc_port=grpc_port, ui_port=None if no_ui else ui_port,
         token_file=token_file, tls_cert=tls_cert, tls_key=tls_key, gc_grace_seconds=gc_grace_seconds,
-        plugins=cli.plugins))
+        allowed_signers=allowed_signers, idle_timeout_seconds=idle_timeout, max_uploads=max_uploads,
+        max_downloads=max_downloads, plugins=cli.plugins))
 
 
 def add_commands(cli: click.Group) -> None:

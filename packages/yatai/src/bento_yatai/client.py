@@ -8,26 +8,29 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import grpc
 
-from bento.bundle.layout import ORIGIN_FILE
+from bento.bundle.layout import MANIFEST, ORIGIN_FILE, PROVENANCE_FILES, SIGNATURE_FILE
 from bento.bundle.manifest import verify_manifest
 from bento.bundle.metadata import BundleMetadata
 from bento.bundle.reader import read_metadata
-from bento.config import Config
-from bento.exceptions import BundleError, InvalidArgument, NotFound
+from bento.bundle.signature import key_file_public_blob, load_private_key, parse_signature, preload, sign
+from bento.config import Config, load_config
+from bento.exceptions import BentoError, BundleError, InvalidArgument, NotFound
 from bento.labels import Requirement
+from bento.plugins import default_manager
 from bento.repository import BundleInfo, LocalRepository, parse_tag
 
 from .auth import bearer_metadata
-from .config import YataiConfig, yatai_config
+from .config import MIN_UNPACK_CAP, YataiConfig, yatai_config
 from .errors import from_rpc_error
 from .proto import yatai_pb2 as pb
 from .proto import yatai_pb2_grpc
-from .safe_tar import Limits, safe_extract
+from .safe_tar import Limits, UnsafeArchive, safe_extract
 
 __all__ = ["YataiClient", "RepositoryAPI", "DeploymentAPI", "get_yatai_client", "parse_url"]
 
@@ -55,10 +58,13 @@ def parse_url(url: str) -> tuple:
 
 
 def _bundle_info(msg: Any, base_url: str) -> BundleInfo:
+    """The registry's record: its labels, and its time of the push as created_at (the order
+    `latest` follows; the bundle's own bento.yml keeps the author's)."""
     data = json.loads(msg.metadata_json)
     data["labels"] = dict(msg.labels)
+    data["created_at"] = msg.created_at or data.get("created_at")
     return BundleInfo(metadata=BundleMetadata.from_dict(data, f"registry record of {msg.name}:{msg.version}"),
-                      location=f"{base_url}/{msg.name}:{msg.version}")
+                      location=f"{base_url}/{msg.name}:{msg.version}", signer=msg.signer or None)
 
 
 def _selector_text(labels: Union[None, str, Sequence[Requirement]]) -> str:
@@ -67,17 +73,26 @@ def _selector_text(labels: Union[None, str, Sequence[Requirement]]) -> str:
     return labels if isinstance(labels, str) else ", ".join(str(r) for r in labels)
 
 
-def _limits(cfg: YataiConfig) -> Limits:
-    return Limits(max_bytes=cfg.max_unpacked_size, max_members=cfg.max_members)
+def unpack_limits(cfg: YataiConfig, archive_size: int) -> Limits:
+    """What a pulled archive of `archive_size` bytes may expand to: `max_unpack_ratio` times its
+    size (at least MIN_UNPACK_CAP), never more than `max_unpacked_size`."""
+    cap = min(cfg.max_unpacked_size, max(cfg.max_unpack_ratio * archive_size, MIN_UNPACK_CAP))
+    return Limits(max_bytes=cap, max_members=cfg.max_members)
 
 
 class YataiClient:
-    """A connection to one Yatai server. Cheap to create; close() when done (or use `with`)."""
+    """A connection to one Yatai server. Cheap to create; close() when done (or use `with`).
+
+    `config`: the [yatai] section (pull limits; default: its defaults). `signing_key`: an OpenSSH
+    ed25519 private key file; pushes are then signed with it (`passphrase` if it is encrypted)."""
 
     def __init__(self, url: str, token: Optional[str] = None, *, tls_ca_cert: Optional[str] = None,
-                 timeout: float = 60.0, limits: Optional[Limits] = None) -> None:
+                 timeout: float = 60.0, config: Optional[YataiConfig] = None, signing_key: str = "",
+                 passphrase: Optional[bytes] = None) -> None:
         self.target, tls = parse_url(url)
-        self.limits = limits or _limits(YataiConfig())  # what a pulled archive may expand to
+        self.config = config or YataiConfig()
+        self.signing_key = signing_key
+        self.passphrase = passphrase
         self.url = f"{'grpcs' if tls else 'grpc'}://{self.target}"
         self.timeout = timeout
         self._metadata = bearer_metadata(token)
@@ -182,11 +197,39 @@ class RepositoryAPI:
 
         meta = read_metadata(bundle_dir)
         archive = ArchiveStream(bundle_dir)
+        signing = None
         try:
-            resp = self._client.call("UploadBundle", _upload_requests(meta, archive, progress), timeout=None)
+            signing = self._signing(bundle_dir)
+            resp = self._client.call("UploadBundle", _upload_requests(meta, signing, archive, progress),
+                                     timeout=None)
+        except BentoError:
+            failure = signing.failure() if signing else None
+            if failure is not None:  # gRPC only says the request stream broke: say why
+                raise failure from None
+            raise
         finally:
             archive.close()  # the call may end (e.g. ALREADY_EXISTS) while gRPC still reads the stream
         return _bundle_info(resp.bundle, self._client.url)
+
+    def _signing(self, bundle_dir: str) -> Optional["_Signing"]:
+        """The publisher's signature of the manifest: made with the client's signing key, else the
+        one the bundle came with (a pulled signed bundle keeps its author's), else none."""
+        with open(os.path.join(bundle_dir, MANIFEST), "rb") as f:
+            manifest = f.read()
+        key, passphrase = self._client.signing_key, self._client.passphrase
+        if key:
+            key = os.path.expanduser(key)
+            public, encrypted = key_file_public_blob(key)
+            if encrypted and passphrase is None:
+                raise InvalidArgument(f"signing key {key} is passphrase-protected: pass its passphrase, or use a key "
+                                      "kept for signing bundles")
+            return _Signing(public, lambda: sign(manifest, load_private_key(key, passphrase)))
+        try:
+            with open(os.path.join(bundle_dir, SIGNATURE_FILE), encoding="utf-8") as f:
+                carried = f.read()
+        except FileNotFoundError:
+            return None
+        return _Signing(parse_signature(carried).public_key, lambda: carried)
 
     # ------------------------------------------------------------ pull
     def download(self, tag: str, dest: str, progress: Optional[Progress] = None) -> BundleInfo:
@@ -201,15 +244,23 @@ class RepositoryAPI:
         request = pb.GetBundleRequest(name=name, version=version or "")
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".pull-", suffix=".tar.gz") as tmp:
             header = _receive(self._client.stream("DownloadBundle", request), tmp, progress)
-            safe_extract(tmp.name, dest, self._client.limits)
+            safe_extract(tmp.name, dest, unpack_limits(self._client.config, header.size))
         try:
+            carried = [n for n in PROVENANCE_FILES if os.path.lexists(os.path.join(dest, n))]
+            if carried:
+                raise UnsafeArchive(f"the archive of {header.name}:{header.version} carries {carried[0]}, which only "
+                                    "the puller writes: refused")
             meta = read_metadata(dest)
             if (meta.name, meta.version) != (header.name, header.version):
                 raise BundleError(f"the archive of {header.name}:{header.version} holds bundle {meta.tag}: refused")
             verify_manifest(dest)
+            if header.signature:
+                _check_signature(header, dest)
+                with open(os.path.join(dest, SIGNATURE_FILE), "w", encoding="utf-8") as f:
+                    f.write(header.signature)
             with open(os.path.join(dest, ORIGIN_FILE), "w", encoding="utf-8") as f:
                 json.dump({"registry": self._client.url, "tag": meta.tag, "sha256": header.sha256,
-                           "pulled_at": datetime.now(timezone.utc).isoformat()}, f)
+                           "signer": header.signer or None, "pulled_at": datetime.now(timezone.utc).isoformat()}, f)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -252,9 +303,49 @@ class RepositoryAPI:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _upload_requests(meta: BundleMetadata, archive: Any, progress: Optional[Progress]) -> Iterator[Any]:
+def _check_signature(header: Any, dest: str) -> None:
+    """A signed bundle's signature verifies over the manifest it arrived with, or the pull fails
+    naming the bundle and the key (whether the key is one the user trusts is for load to say)."""
+    with open(os.path.join(dest, MANIFEST), "rb") as f:
+        manifest = f.read()
+    try:
+        parse_signature(header.signature).verify(manifest)
+    except BundleError as e:
+        raise BundleError(f"{header.name}:{header.version}: {e}; nothing was kept") from None
+
+
+class _Signing:
+    """A signature made in a background thread while the archive streams (loading the crypto
+    library takes about a hundred times longer than signing); the header names the key."""
+
+    def __init__(self, public_key: bytes, make: Callable[[], str]) -> None:
+        self.public_key = public_key
+        self._outcome: list = []
+        self._thread = threading.Thread(target=self._run, args=(make,), name="bento-sign", daemon=True)
+        self._thread.start()
+
+    def _run(self, make: Callable[[], str]) -> None:
+        try:
+            self._outcome.append(make())
+        except BaseException as e:  # handed to the caller by signature()
+            self._outcome.append(e)
+
+    def failure(self) -> Optional[BaseException]:
+        self._thread.join()
+        return self._outcome[0] if isinstance(self._outcome[0], BaseException) else None
+
+    def signature(self) -> str:
+        failure = self.failure()
+        if failure is not None:
+            raise failure
+        return self._outcome[0]
+
+
+def _upload_requests(meta: BundleMetadata, signing: Optional[_Signing], archive: Any,
+                     progress: Optional[Progress]) -> Iterator[Any]:
     yield pb.UploadRequest(header=pb.UploadHeader(name=meta.name, version=meta.version,
-                                                  metadata_json=json.dumps(meta.to_dict())))
+                                                  signer_key=signing.public_key if signing else b"",
+                                                  metadata_json=json.dumps(meta.to_dict(), ensure_ascii=False)))
     sha, size = hashlib.sha256(), 0
     for chunk in archive:
         sha.update(chunk)
@@ -264,7 +355,8 @@ def _upload_requests(meta: BundleMetadata, archive: Any, progress: Optional[Prog
         yield pb.UploadRequest(chunk=chunk)
     if progress:
         progress(archive.total, archive.total)
-    yield pb.UploadRequest(trailer=pb.UploadTrailer(size=size, sha256=sha.hexdigest()))
+    yield pb.UploadRequest(trailer=pb.UploadTrailer(size=size, sha256=sha.hexdigest(),
+                                                    signature=signing.signature() if signing else ""))
 
 
 def _receive(messages: Iterator[Any], out: Any, progress: Optional[Progress]) -> Any:
@@ -274,6 +366,8 @@ def _receive(messages: Iterator[Any], out: Any, progress: Optional[Progress]) ->
     for msg in messages:
         if msg.WhichOneof("part") == "bundle":
             header = msg.bundle
+            if header.signature:
+                preload()  # ready by the time the archive is in and its manifest is checked
             continue
         if header is None:
             raise BundleError("the registry sent archive bytes before saying which bundle they are")
@@ -341,13 +435,16 @@ class DeploymentAPI:
 
 
 def get_yatai_client(url: Optional[str] = None, token: Optional[str] = None,
-                     config: Optional[Config] = None) -> YataiClient:
+                     config: Optional[Config] = None, signing_key: Optional[str] = None,
+                     passphrase: Optional[bytes] = None) -> YataiClient:
     """A client for `url` (default config yatai.url / BENTO_YATAI_URL) with `token` (default
-    yatai.token / BENTO_YATAI_TOKEN); `config` defaults to the process' configuration."""
+    yatai.token / BENTO_YATAI_TOKEN) that signs pushes with `signing_key` (default config
+    security.signing_key); `config` defaults to the process' configuration."""
+    config = config if config is not None else load_config(default_manager())
     cfg = yatai_config(config)
     url = url or cfg.url
     if not url:
         raise InvalidArgument("no Yatai URL: pass --yatai-url, set BENTO_YATAI_URL, or "
                               "`bento config set yatai.url=HOST:PORT`")
-    return YataiClient(url, token or cfg.token or None, tls_ca_cert=cfg.tls_ca_cert or None,
-                       limits=_limits(cfg))
+    return YataiClient(url, token or cfg.token or None, tls_ca_cert=cfg.tls_ca_cert or None, config=cfg,
+                       signing_key=signing_key or config.security.signing_key, passphrase=passphrase)

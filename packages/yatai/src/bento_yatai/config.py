@@ -8,9 +8,10 @@ import attrs
 from bento.config import Config, load_config
 from bento.plugins import default_manager
 
-__all__ = ["YataiConfig", "yatai_config", "GiB"]
+__all__ = ["YataiConfig", "yatai_config", "GiB", "MIN_UNPACK_CAP"]
 
 GiB = 1 << 30
+MIN_UNPACK_CAP = 64 << 20
 
 
 def _positive(_: Any, attribute: Any, value: int) -> None:
@@ -24,7 +25,10 @@ class YataiConfig:
     url: str = ""  # host:port, grpc://host:port or grpcs://host:port
     token: str = ""
     tls_ca_cert: str = ""  # PEM file trusted for grpcs:// (default: the system roots)
-    max_unpacked_size: int = attrs.field(default=20 * GiB, validator=_positive)  # pull refuses bigger bundles
+    # A pulled archive may unpack to at most max_unpack_ratio times its size (at least
+    # MIN_UNPACK_CAP, so small bundles of text still fit) and never more than max_unpacked_size.
+    max_unpack_ratio: int = attrs.field(default=32, validator=_positive)
+    max_unpacked_size: int = attrs.field(default=20 * GiB, validator=_positive)
     max_members: int = attrs.field(default=20_000, validator=_positive)  # ... and more files than this
     # server side (`bento yatai start` flags override these)
     db_url: str = ""  # default sqlite under $BENTO_HOME/yatai/

@@ -39,12 +39,14 @@ class BundleRow(_Model):
 
     name = peewee.CharField(max_length=128)
     version = peewee.CharField(max_length=128)
-    created_at = peewee.CharField(max_length=40)  # ISO-8601 UTC from bento.yml: sorts as text
+    created_at = peewee.CharField(max_length=40)  # ISO-8601 UTC of this server at the push: sorts as text
     uploaded_at = peewee.CharField(max_length=40)
     size = peewee.BigIntegerField()
     sha256 = peewee.CharField(max_length=64)
     storage_key = peewee.TextField()
     metadata = peewee.TextField()  # bento.yml as JSON
+    signature = peewee.TextField(default="")  # the publisher's SSH signature of MANIFEST.sha256, or ""
+    signer = peewee.CharField(max_length=80, default="")  # its key's fingerprint, SHA256:...
 
     class Meta:
         table_name = "bundle"
@@ -94,8 +96,20 @@ def _create_v1(db: peewee.Database) -> None:
     db.create_tables([BundleRow, BundleLabel, DeploymentRow, DeploymentLabel])
 
 
+def _v2_signatures_and_server_time(db: peewee.Database) -> None:
+    """Signature columns; `created_at` becomes the server's time (it was the client's claim,
+    which decided `latest`): the push time is the best server time older rows have."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    present = {c.name for c in db.get_columns("bundle")}  # v1 made today has them already
+    migrate(*(migrator.add_column("bundle", f.column_name, f) for f in (BundleRow.signature, BundleRow.signer)
+              if f.column_name not in present))
+    BundleRow.update(created_at=BundleRow.uploaded_at).execute()
+
+
 # Append-only: MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: list = [_create_v1]
+MIGRATIONS: list = [_create_v1, _v2_signatures_and_server_time]
 _PG_MIGRATION_LOCK = 0x59A7A1  # advisory lock id: two servers starting together migrate one at a time
 
 

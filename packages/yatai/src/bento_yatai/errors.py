@@ -6,7 +6,7 @@ from typing import Any
 
 from bento.exceptions import AlreadyExists, BentoError, BundleError, InvalidArgument, NotFound
 
-__all__ = ["Unavailable", "Unauthenticated", "PermissionDenied", "status_code", "from_rpc_error"]
+__all__ = ["Unavailable", "Unauthenticated", "PermissionDenied", "Busy", "status_code", "from_rpc_error"]
 
 
 class Unavailable(BentoError):
@@ -24,6 +24,13 @@ class PermissionDenied(BentoError):
     http_status = 403
 
 
+class Busy(BentoError):
+    """The server runs as many long calls (uploads, downloads) as it allows; retry shortly."""
+
+    exit_code = 3
+    http_status = 503
+
+
 # Most specific first: BundleError (a bad archive or metadata) is the client's fault.
 _CODES = (
     (NotFound, "NOT_FOUND"),
@@ -33,6 +40,7 @@ _CODES = (
     (Unauthenticated, "UNAUTHENTICATED"),
     (PermissionDenied, "PERMISSION_DENIED"),
     (Unavailable, "UNAVAILABLE"),
+    (Busy, "RESOURCE_EXHAUSTED"),
 )
 _ERRORS = {code: cls for cls, code in reversed(_CODES)}
 
@@ -58,6 +66,10 @@ def from_rpc_error(err: Any, target: str) -> BentoError:
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return Unavailable(f"Yatai at {target} did not answer in time: {details}")
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        if "retry in a moment" in details:
+            return Busy(f"Yatai at {target} is busy: {details}")
         return InvalidArgument(f"Yatai at {target} refused the request: {details}")
+    if code == grpc.StatusCode.CANCELLED:
+        return Unavailable(f"Yatai at {target} cancelled the call (no progress for too long?): {details}")
     cls = _ERRORS.get(code.name, BentoError)
     return cls(details)

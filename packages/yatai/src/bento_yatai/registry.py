@@ -42,6 +42,8 @@ class BundleRecord:
     storage_key: str
     labels: Mapping[str, str]
     metadata: Mapping[str, Any]  # bento.yml; its labels are the registry's current labels
+    signature: str = ""  # armored SSH signature of the archive's MANIFEST.sha256 ("" unsigned)
+    signer: str = ""  # the signing key's fingerprint
 
     @property
     def tag(self) -> str:
@@ -52,7 +54,7 @@ class BundleRecord:
         metadata = {**json.loads(row.metadata), "labels": dict(labels)}
         return cls(name=row.name, version=row.version, created_at=row.created_at, uploaded_at=row.uploaded_at,
                    size=row.size, sha256=row.sha256, storage_key=row.storage_key, labels=dict(labels),
-                   metadata=metadata)
+                   metadata=metadata, signature=row.signature, signer=row.signer)
 
 
 @attrs.frozen(kw_only=True)
@@ -144,8 +146,8 @@ class Registry:
     def list_bundles(self, name: Optional[str] = None, selector: Sequence[Requirement] = (),
                      limit: Optional[int] = None, offset: int = 0, ascending: bool = False) -> list:
         _check_page(limit, offset)
-        order = (BundleRow.created_at.asc(), BundleRow.version.asc()) if ascending else \
-            (BundleRow.created_at.desc(), BundleRow.version.desc())
+        order = (BundleRow.created_at.asc(), BundleRow.id.asc()) if ascending else \
+            (BundleRow.created_at.desc(), BundleRow.id.desc())
 
         def query() -> list:
             rows = list(self._bundle_query(name, selector).order_by(*order).limit(limit).offset(offset or None))
@@ -158,7 +160,7 @@ class Registry:
         validate_name(name)
         if version in (None, "", "latest"):
             row = (BundleRow.select().where(BundleRow.name == name)
-                   .order_by(BundleRow.created_at.desc(), BundleRow.version.desc()).first())
+                   .order_by(BundleRow.created_at.desc(), BundleRow.id.desc()).first())
             if row is None:
                 raise NotFound(f"no bundle named {name} in this Yatai")
             return row
@@ -193,7 +195,8 @@ class Registry:
             metadata = {k: v for k, v in stored.metadata.items() if k != "labels"}
             row = BundleRow.create(name=stored.name, version=stored.version, created_at=stored.created_at,
                                    uploaded_at=stored.uploaded_at, size=stored.size, sha256=stored.sha256,
-                                   storage_key=stored.storage_key, metadata=json.dumps(metadata))
+                                   storage_key=stored.storage_key, metadata=json.dumps(metadata, ensure_ascii=False),
+                                   signature=stored.signature, signer=stored.signer)
             _insert_labels(BundleLabel, row.id, stored.labels)
             return stored
 

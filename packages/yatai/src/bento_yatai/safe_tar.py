@@ -1,10 +1,10 @@
 """Extract a pulled bundle archive without trusting it.
 
-Refused: absolute names, `..`, anything written through a link, links that point outside the
-bundle, devices and fifos, duplicate names, more members than `max_members`, more bytes than
-`max_bytes` (counted on what is decompressed, so a gzip bomb stops at the cap), and oversized
-tar headers. Links are created after every file so no file can be written through one. On any
-error the destination is removed: it either holds the whole archive or does not exist.
+Refused: absolute names, `..`, links of any kind (bundles hold none: a link inside a bundle
+could lead a server's static files or a loader outside it), devices and fifos, duplicate names,
+more members than `max_members`, more bytes than `max_bytes` (counted on what is decompressed,
+so a gzip bomb stops at the cap), and oversized tar headers. On any error the destination is
+removed: it either holds the whole archive or does not exist.
 """
 from __future__ import annotations
 
@@ -78,16 +78,6 @@ def _path(root: str, rel: str) -> str:
     return os.path.join(root, *rel.split("/"))
 
 
-def _through_link(root: str, rel: str) -> str:
-    """The path for `rel`, checking that no existing parent is a link leading elsewhere (only
-    links can do that, and they are made last)."""
-    path = _path(root, rel)
-    parent = os.path.dirname(path)
-    if os.path.lexists(parent) and os.path.realpath(parent) != os.path.normpath(parent):
-        raise UnsafeArchive(f"archive member {rel!r} would be written through a link: refused")
-    return path
-
-
 def _copy(src: BinaryIO, dst: str, budget: int) -> int:
     written = 0
     with open(dst, "xb") as out:
@@ -101,9 +91,7 @@ def _copy(src: BinaryIO, dst: str, budget: int) -> int:
 
 def _extract_into(tar: tarfile.TarFile, root: str, limits: Limits) -> None:
     total = 0
-    files: set = set()
     dirs: set = {root}
-    links: list = []
     for count, member in enumerate(tar, 1):
         if count > limits.max_members:
             raise UnsafeArchive(f"archive has more than {limits.max_members} members: refused "
@@ -111,7 +99,7 @@ def _extract_into(tar: tarfile.TarFile, root: str, limits: Limits) -> None:
         rel = _member_path(member.name)
         if not rel:
             continue
-        path = _path(root, rel)  # no link exists yet: none can redirect this path
+        path = _path(root, rel)  # no link is ever made: none can redirect this path
         if member.isdir():
             os.makedirs(path, exist_ok=True)
             dirs.add(path)
@@ -119,7 +107,7 @@ def _extract_into(tar: tarfile.TarFile, root: str, limits: Limits) -> None:
             total += member.size
             if total > limits.max_bytes:
                 raise UnsafeArchive(f"archive unpacks to more than {limits.max_bytes} bytes: refused "
-                                    "(raise yatai.max_unpacked_size if this bundle is genuine)")
+                                    "(raise yatai.max_unpacked_size or yatai.max_unpack_ratio if this bundle is genuine)")
             parent = os.path.dirname(path)
             if parent not in dirs:
                 os.makedirs(parent, exist_ok=True)
@@ -132,31 +120,11 @@ def _extract_into(tar: tarfile.TarFile, root: str, limits: Limits) -> None:
                 raise UnsafeArchive(f"archive member {rel!r} appears twice: refused") from None
             if member.mode & 0o111:
                 os.chmod(path, 0o755)
-            files.add(rel)
-        elif member.issym():
-            target = member.linkname
-            resolved = os.path.normpath(os.path.join(os.path.dirname(rel), target)).replace(os.sep, "/")
-            if os.path.isabs(target) or _DRIVE.match(target) or resolved == ".." or resolved.startswith("../"):
-                raise UnsafeArchive(f"archive member {rel!r} links to {target!r}, outside the bundle: refused")
-            links.append((rel, target, True))
-        elif member.islnk():
-            target = _member_path(member.linkname)
-            if target not in files:
-                raise UnsafeArchive(f"archive member {rel!r} hard-links to {member.linkname!r}, which is not a "
-                                    "file of the bundle: refused")
-            links.append((rel, target, False))
+        elif member.issym() or member.islnk():
+            raise UnsafeArchive(f"archive member {rel!r} is a link to {member.linkname!r}: bundles hold no links, "
+                                "refused")
         else:
             raise UnsafeArchive(f"archive member {rel!r} is a device, fifo or other special file: refused")
-    for rel, target, symbolic in links:
-        path = _through_link(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            if symbolic:
-                os.symlink(target, path)
-            else:
-                os.link(_through_link(root, target), path)
-        except FileExistsError:
-            raise UnsafeArchive(f"archive member {rel!r} appears twice: refused") from None
 
 
 def safe_extract(archive_path: str, dest: str, limits: Limits) -> None:

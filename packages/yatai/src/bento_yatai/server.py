@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
+from bento.bundle.allowed_signers import load_allowed_signers
 from bento.exceptions import InvalidArgument
 
 from . import __version__
@@ -40,6 +41,12 @@ class ServerOptions:
     gc_interval_seconds: float = 600.0
     probe_interval_seconds: float = 5.0
     workers: int = 32
+    # Uploads and downloads run in these many slots (the rest of the pool stays for short calls)
+    # and are cancelled after this long without a message.
+    max_uploads: int = 16
+    max_downloads: int = 8
+    idle_timeout_seconds: float = 60.0
+    allowed_signers: Optional[str] = None  # an OpenSSH allowed_signers file: every push must be signed by one
     plugins: Any = None  # whose `yatai_storage_backend` picks the store (default: the process' plugins)
 
 
@@ -63,7 +70,11 @@ class YataiServer:
 
         if bool(options.tls_cert) != bool(options.tls_key):
             raise InvalidArgument("TLS needs both --tls-cert and --tls-key")
+        if options.max_uploads + options.max_downloads >= options.workers:
+            raise InvalidArgument(f"uploads ({options.max_uploads}) and downloads ({options.max_downloads}) must leave "
+                                  f"some of the {options.workers} worker threads to short calls")
         self.options = options
+        self.required_signers = load_allowed_signers(options.allowed_signers) if options.allowed_signers else None
         self.tokens = Tokens.from_file(options.token_file) if options.token_file else None
         self.metrics = Metrics()
         self.db = Database(options.db_url)
@@ -76,6 +87,7 @@ class YataiServer:
         self._ui: Any = None
         self._health: Any = None
         self._background_thread: Optional[threading.Thread] = None
+        self._transfers: Any = None
         self.grpc_port = 0
 
     # ------------------------------------------------------------ probing and gc
@@ -128,6 +140,7 @@ class YataiServer:
         from .auth import AuthInterceptor
         from .proto import yatai_pb2_grpc
         from .servicer import YataiServicer
+        from .transfers import Transfers
         from .ui import UIServer, make_app
 
         opts = self.options
@@ -137,8 +150,10 @@ class YataiServer:
                              options=[("grpc.max_receive_message_length", MAX_MESSAGE),
                                       ("grpc.max_send_message_length", MAX_MESSAGE),
                                       ("grpc.so_reuseport", 0)])
+        self._transfers = Transfers(opts.max_uploads, opts.max_downloads, opts.idle_timeout_seconds)
         yatai_pb2_grpc.add_YataiServicer_to_server(
-            YataiServicer(self.registry, self.metrics, self.components, opts.max_upload_size), server)
+            YataiServicer(self.registry, self.metrics, self.components, opts.max_upload_size, self._transfers,
+                          self.required_signers), server)
         self._health = health.HealthServicer()
         self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -180,6 +195,8 @@ class YataiServer:
             self._grpc.stop(grace).wait()
         if self._background_thread is not None:
             self._background_thread.join(timeout=10)
+        if self._transfers is not None:
+            self._transfers.stop()
         self.db.close()
 
     def wait(self) -> None:
@@ -194,7 +211,9 @@ def serve(options: ServerOptions) -> None:
     print(f"Yatai {__version__} serving gRPC on {server.address}"
           + (f", web UI on {server.ui_url}" if server.ui_url else "")
           + f"\n  database: {redact_url(options.db_url)}\n  bundles:  {server.storage.url}"
-          + ("\n  auth:     tokens from " + options.token_file if options.token_file else "\n  auth:     none"),
+          + ("\n  auth:     tokens from " + options.token_file if options.token_file else "\n  auth:     none")
+          + (f"\n  signers:  pushes must be signed by a key of {options.allowed_signers}" if options.allowed_signers
+             else ""),
           file=sys.stderr, flush=True)
     stopping = threading.Event()
 

@@ -16,11 +16,13 @@ from bento.exceptions import BentoError, InvalidArgument
 from bento.labels import parse_selector
 
 from . import API_VERSION, __version__
+from .bounded_json import loads_bounded
 from .errors import status_code
 from .metrics import Metrics
 from .proto import yatai_pb2 as pb
 from .proto import yatai_pb2_grpc
 from .registry import BundleRecord, DeploymentRecord, Registry
+from .transfers import DOWNLOAD, UPLOAD, Transfers
 from .upload import Upload
 
 __all__ = ["YataiServicer", "bundle_pb", "deployment_pb", "deployment_record"]
@@ -30,8 +32,9 @@ log = logging.getLogger(__name__)
 
 def bundle_pb(record: BundleRecord) -> Any:
     return pb.Bundle(name=record.name, version=record.version, created_at=record.created_at,
-                     labels=dict(record.labels), metadata_json=json.dumps(record.metadata), size=record.size,
-                     sha256=record.sha256, uploaded_at=record.uploaded_at)
+                     labels=dict(record.labels), metadata_json=json.dumps(record.metadata, ensure_ascii=False),
+                     size=record.size, sha256=record.sha256, uploaded_at=record.uploaded_at,
+                     signature=record.signature, signer=record.signer)
 
 
 def deployment_pb(record: DeploymentRecord) -> Any:
@@ -42,10 +45,7 @@ def deployment_pb(record: DeploymentRecord) -> Any:
 
 
 def deployment_record(msg: Any) -> DeploymentRecord:
-    try:
-        details = json.loads(msg.details_json) if msg.details_json else {}
-    except ValueError as e:
-        raise InvalidArgument(f"deployment details are not JSON: {e}") from None
+    details = loads_bounded(msg.details_json, "deployment details") if msg.details_json else {}
     if not isinstance(details, dict):
         raise InvalidArgument("deployment details must be a JSON object")
     return DeploymentRecord(name=msg.name, platform=msg.platform, bento=msg.bento, state=msg.state or "pending",
@@ -108,11 +108,13 @@ def _handler(func: Callable) -> Callable:
 class _UploadStream:
     """The request stream of UploadBundle: one header, chunks, one trailer."""
 
-    def __init__(self, requests: Iterator[Any], metrics: Metrics) -> None:
+    def __init__(self, requests: Iterator[Any], metrics: Metrics, progress: Callable[[], None]) -> None:
         self._requests = requests
         self._metrics = metrics
+        self._progress = progress
         self.size: Optional[int] = None
         self.sha256: Optional[str] = None
+        self.signature = ""
 
     def header(self) -> Any:
         first = next(self._requests, None)
@@ -122,24 +124,30 @@ class _UploadStream:
 
     def chunks(self) -> Iterator[bytes]:
         for message in self._requests:
+            self._progress()
             part = message.WhichOneof("part")
             if part == "chunk":
                 self._metrics.archive_bytes.labels("received").inc(len(message.chunk))
                 yield message.chunk
             elif part == "trailer":
-                self.size, self.sha256 = message.trailer.size, message.trailer.sha256
+                trailer = message.trailer
+                self.size, self.sha256, self.signature = trailer.size, trailer.sha256, trailer.signature
                 return
             else:
                 raise InvalidArgument("an upload carries one header, then chunks, then one trailer")
 
 
 class YataiServicer(yatai_pb2_grpc.YataiServicer):
+    """`required_signers`: None, or the allowed signers every pushed bundle must be signed by."""
+
     def __init__(self, registry: Registry, metrics: Metrics, health: Callable[[], list],
-                 max_upload_size: int) -> None:
+                 max_upload_size: int, transfers: Transfers, required_signers: Any = None) -> None:
         self.registry = registry
         self.metrics = metrics
         self.health = health
         self.max_upload_size = max_upload_size
+        self.transfers = transfers
+        self.required_signers = required_signers
 
     @_handler
     def Health(self, request: Any, context: Any) -> Any:
@@ -153,18 +161,20 @@ class YataiServicer(yatai_pb2_grpc.YataiServicer):
     # ------------------------------------------------------------ bundles
     @_handler
     def UploadBundle(self, request_iterator: Iterator[Any], context: Any) -> Any:
-        stream = _UploadStream(request_iterator, self.metrics)
-        header = stream.header()
-        upload = Upload(self.registry, header.name, header.version, header.metadata_json, self.max_upload_size)
-        self.metrics.uploads_in_progress.inc()
-        try:
-            upload.begin()
-            upload.receive(stream.chunks())
-            upload.verify(stream.size, stream.sha256)
-            record = upload.commit()
-        finally:
-            upload.close()
-            self.metrics.uploads_in_progress.dec()
+        with self.transfers.slot(UPLOAD, context, "an upload") as progress:
+            stream = _UploadStream(request_iterator, self.metrics, progress)
+            header = stream.header()
+            upload = Upload(self.registry, header.name, header.version, header.metadata_json, self.max_upload_size,
+                            header.signer_key, self.required_signers)
+            self.metrics.uploads_in_progress.inc()
+            try:
+                upload.begin()
+                upload.receive(stream.chunks())
+                upload.verify(stream.size, stream.sha256, stream.signature)
+                record = upload.commit()
+            finally:
+                upload.close()
+                self.metrics.uploads_in_progress.dec()
         log.info("pushed %s (%d bytes)", record.tag, record.size)
         return pb.UploadResponse(bundle=bundle_pb(record))
 
@@ -182,12 +192,14 @@ class YataiServicer(yatai_pb2_grpc.YataiServicer):
     @_handler
     def DownloadBundle(self, request: Any, context: Any) -> Iterator[Any]:
         record = self.registry.get_bundle(request.name, request.version or None)
-        chunks = self.registry.storage.read(record.storage_key)
-        first = next(chunks, None)  # reach the store before announcing the bundle: a store that is down fails cleanly
-        yield pb.DownloadResponse(bundle=bundle_pb(record))
-        for chunk in itertools.chain([first] if first is not None else [], chunks):
-            self.metrics.archive_bytes.labels("sent").inc(len(chunk))
-            yield pb.DownloadResponse(chunk=chunk)
+        with self.transfers.slot(DOWNLOAD, context, f"the download of {record.tag}") as progress:
+            chunks = self.registry.storage.read(record.storage_key)
+            first = next(chunks, None)  # reach the store before announcing the bundle: a store that is down fails cleanly
+            yield pb.DownloadResponse(bundle=bundle_pb(record))
+            for chunk in itertools.chain([first] if first is not None else [], chunks):
+                progress()
+                self.metrics.archive_bytes.labels("sent").inc(len(chunk))
+                yield pb.DownloadResponse(chunk=chunk)
 
     @_handler
     def DeleteBundle(self, request: Any, context: Any) -> Any:

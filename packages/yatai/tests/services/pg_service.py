@@ -1,83 +1,121 @@
-"""A throwaway PostgreSQL cluster for tests and CI (Debian's postgresql package, 15 or newer).
+"""A throwaway PostgreSQL cluster on 127.0.0.1 for the tests and the benchmark.
 
-initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user through
-runuser, on a data directory that user owns. Usable as a module (PostgresServer) or a script:
+The binaries come from the system (Debian's postgresql package) when it is installed, else from
+the `pgserver` wheel (PostgreSQL 16 in a pip package), so a machine with nothing but Python runs
+every PostgreSQL test. BENTO_TEST_POSTGRES=system|pgserver forces one source.
 
-    python pg_service.py start --dir /tmp/bento-pg --port 25432   # prints the URL to use
-    python pg_service.py stop --dir /tmp/bento-pg
+initdb and pg_ctl refuse to run as root, so as root the cluster runs through runuser as an
+unprivileged user on a data directory that user owns: `postgres` (made by the Debian package) or
+`pgserver` (made by pgserver's own helper, which also opens the wheel's files to that user).
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from typing import Optional
 
-__all__ = ["PostgresServer", "missing_reason"]
+__all__ = ["PostgresServer", "SOURCES", "chosen_source"]
+
+SOURCES = ("system", "pgserver")
+ENV_VAR = "BENTO_TEST_POSTGRES"
 
 
-def _bin_dir() -> Optional[str]:
+def _system_bin_dir() -> Optional[str]:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
     if found:
         return os.path.dirname(found[-1])
     pg_ctl = shutil.which("pg_ctl")
-    return os.path.dirname(pg_ctl) if pg_ctl else None
+    return os.path.dirname(os.path.realpath(pg_ctl)) if pg_ctl else None
 
 
-def missing_reason() -> Optional[str]:
-    """Why PostgreSQL tests cannot run here, or None when the binaries are installed."""
-    if _bin_dir() is None:
-        return "PostgreSQL is not installed (apt-get install -y --no-install-recommends postgresql)"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root needs runuser to start PostgreSQL as the postgres user"
-    return None
+def chosen_source() -> str:
+    """`system` when its binaries are installed, else `pgserver`; BENTO_TEST_POSTGRES overrides."""
+    forced = os.environ.get(ENV_VAR)
+    if forced:
+        if forced not in SOURCES:
+            raise ValueError(f"{ENV_VAR}={forced!r}: use one of {', '.join(SOURCES)}")
+        return forced
+    return "system" if _system_bin_dir() else "pgserver"
+
+
+def _binaries(source: str) -> tuple:
+    """(bin dir, user to run as or None) for `source`; prepares that user when running as root."""
+    root = os.geteuid() == 0
+    if source == "system":
+        bin_dir = _system_bin_dir()
+        if bin_dir is None:
+            raise RuntimeError(f"{ENV_VAR}=system but PostgreSQL is not installed "
+                               "(apt-get install -y --no-install-recommends postgresql)")
+        return bin_dir, "postgres" if root else None
+    import stat
+    import warnings
+    from pathlib import Path
+
+    with warnings.catch_warnings():  # its platformdirs import warns that XDG_RUNTIME_DIR is unset; we use no runtime dir
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
+
+    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    if not root:
+        return str(bin_dir), None
+    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists("pgserver")
+    ensure_prefix_permissions(bin_dir)
+    ensure_folder_permissions(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    return str(bin_dir), "pgserver"
 
 
 class PostgresServer:
     """One cluster in `base_dir` listening on 127.0.0.1:`port`, trust auth, fsync off (tests only)."""
 
-    def __init__(self, base_dir: Optional[str] = None, port: int = 25432) -> None:
+    def __init__(self, base_dir: Optional[str] = None, port: int = 25432, source: Optional[str] = None) -> None:
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="bento-pg-")
         self.data_dir = os.path.join(self.base_dir, "data")
+        self.log_path = os.path.join(self.base_dir, "log")
         self.port = port
-        self.bin = _bin_dir()
+        self.source = source or chosen_source()
+        self.bin, self.user = _binaries(self.source)
 
     def _run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
         argv = [os.path.join(self.bin, cmd[0]), *cmd[1:]]
-        if os.geteuid() == 0:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
+        if self.user:
+            argv = ["runuser", "-u", self.user, "--", *argv]
         return subprocess.run(argv, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def init(self) -> None:
         if os.path.exists(os.path.join(self.data_dir, "PG_VERSION")):
             return
         os.makedirs(self.data_dir, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.base_dir, "postgres")
-            shutil.chown(self.data_dir, "postgres")
+        if self.user:
+            shutil.chown(self.base_dir, self.user)
+            shutil.chown(self.data_dir, self.user)
         self._run("initdb", "-D", self.data_dir, "-U", "postgres", "-A", "trust", "--no-sync")
 
     def start(self) -> "PostgresServer":
+        """Start and wait until it accepts connections; raises with the server's own log if it does not."""
         self.init()
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base_dir} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        log = os.path.join(self.base_dir, "log")
-        started = self._run("pg_ctl", "-D", self.data_dir, "-w", "-t", "30", "-l", log, "-o", opts, "start",
-                            check=False)
+        started = self._run("pg_ctl", "-D", self.data_dir, "-w", "-t", "120", "-l", self.log_path, "-o", opts,
+                            "start", check=False)
         if started.returncode:
-            tail = ""
-            if os.path.exists(log):
-                with open(log) as f:
-                    tail = f.read()[-2000:]
-            raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}: {started.stdout.strip()}\n{tail}")
+            raise RuntimeError(f"PostgreSQL ({self.source}, {self.bin}) did not start on 127.0.0.1:{self.port}: "
+                               f"{started.stdout.strip()}\n{self.log()[-2000:]}")
         return self
 
+    def log(self) -> str:
+        if not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
     def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", self.data_dir, "-w", "-m", mode, "stop", check=False)
+        self._run("pg_ctl", "-D", self.data_dir, "-w", "-t", "120", "-m", mode, "stop", check=False)
 
     def restart(self) -> None:
         self.stop()
@@ -101,25 +139,3 @@ class PostgresServer:
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.base_dir, ignore_errors=True)
-
-
-def main(argv: Optional[list] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--dir", required=True, help="Base directory (created; owned by postgres).")
-    parser.add_argument("--port", type=int, default=25432)
-    args = parser.parse_args(argv)
-    reason = missing_reason()
-    if reason:
-        sys.exit(reason)
-    server = PostgresServer(args.dir, args.port)
-    if args.action == "start":
-        os.makedirs(args.dir, exist_ok=True)
-        server.start()
-        print(server.url())
-    else:
-        server.stop()
-
-
-if __name__ == "__main__":
-    main()

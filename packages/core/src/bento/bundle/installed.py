@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..plugins import default_manager
-from .reader import load_package_dir
+from ..loading import load
 
 __all__ = ["load_package"]
 
 
 def load_package(init_file: str) -> Any:
-    """The service of the installed bundle package whose `__init__.py` is `init_file`."""
-    return load_package_dir(os.path.dirname(os.path.abspath(init_file)), default_manager())
+    """The service of the installed bundle package whose `__init__.py` is `init_file`, through
+    the same checks and trust gate as `bento.load` (provenance travels in the package)."""
+    return load(os.path.dirname(os.path.abspath(init_file)))

@@ -1,24 +1,30 @@
-"""Load a bundle directory into a working service: verify the manifest, resolve every artifact and
-adapter type through the plugin registry by name, then import the service module and load artifacts."""
+"""Load a bundle into a working service: verify it, settle trust, resolve every artifact and
+adapter type through the plugin registry by name, then import the service module from source
+and load the artifacts.
+
+Three ways in, one check each: a bundle directory (its manifest), the package directory inside
+one (the whole bundle around it is checked instead), and an installed package (pip checked the
+bundle when it built the wheel; its provenance came along in `_bento_provenance/`)."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import sys
-from typing import Any
+from typing import Any, Optional
 
 from ..artifacts.base import ArtifactCollection
-from ..exceptions import BundleError, UntrustedArtifact
+from ..exceptions import BundleError
 from ..plugins import Kind, PluginManager, TypeRegistry
-from .layout import ARTIFACTS_DIR, MANIFEST, METADATA_FILE, ORIGIN_FILE, STATIC_DIR
+from .importer import import_bundle_module
+from .inventory import read_manifest, sha256_file
+from .layout import ARTIFACTS_DIR, MANIFEST, METADATA_FILE, PROVENANCE_DIR, STATIC_DIR
 from .manifest import verify_manifest
 from .metadata import BundleMetadata
+from .trust import Provenance, TrustPolicy, check_trust, read_provenance
 
-__all__ = ["load_bundle", "load_package_dir", "read_metadata"]
+__all__ = ["load_bundle", "read_metadata", "bundle_root"]
 
 
 def read_metadata(bundle_dir: str) -> BundleMetadata:
+    """bento.yml of a bundle or package directory; reading it never runs the bundle's code."""
     path = os.path.join(bundle_dir, METADATA_FILE)
     try:
         with open(path, encoding="utf-8") as f:
@@ -27,21 +33,55 @@ def read_metadata(bundle_dir: str) -> BundleMetadata:
         raise BundleError(f"{bundle_dir} is not a bundle: no {METADATA_FILE}") from None
 
 
-def load_bundle(root: str, pm: PluginManager, *, trust_pickle: bool) -> Any:
-    """A service instance from a bundle directory or an installed bundle's package directory.
+def bundle_root(path: str) -> Optional[str]:
+    """The bundle directory that `path` is, or whose package directory it is; None for an
+    installed package (or a package directory copied out of its bundle)."""
+    path = os.path.abspath(path)
+    if os.path.isfile(os.path.join(path, MANIFEST)):
+        return path
+    if not (os.path.isfile(os.path.join(path, "__init__.py")) and os.path.isfile(os.path.join(path, METADATA_FILE))):
+        raise BundleError(f"{path} is not a bundle: no {MANIFEST}")
+    parent = os.path.dirname(path)
+    if not os.path.isfile(os.path.join(parent, MANIFEST)):
+        return None
+    if read_metadata(parent).name != os.path.basename(path):
+        raise BundleError(f"{path} is inside bundle {parent} but is not its package")
+    return parent
 
-    `trust_pickle`: load pickle-based artifacts even when the bundle came from a registry."""
-    if os.path.isfile(os.path.join(root, MANIFEST)):
+
+def _installed_provenance(pkg_dir: str, meta: BundleMetadata, policy: TrustPolicy) -> Provenance:
+    """Provenance of an installed package. A signature vouches for it only if the installed
+    files are the ones its signed manifest lists."""
+    folder = os.path.join(pkg_dir, PROVENANCE_DIR)
+    if not os.path.isdir(folder):
+        return Provenance()
+    provenance = read_provenance(folder, meta.tag, policy)
+    if provenance.signers:
+        prefix = f"{meta.name}/"
+        for rel, digest in read_manifest(folder).items():
+            path = os.path.join(pkg_dir, *rel[len(prefix):].split("/"))
+            if rel.startswith(prefix) and (not os.path.isfile(path) or sha256_file(path) != digest):
+                raise BundleError(f"{meta.tag}: installed file {rel} does not match its signed {MANIFEST}: refused")
+    return provenance
+
+
+def load_bundle(path: str, pm: PluginManager, policy: TrustPolicy) -> Any:
+    """A service instance from a bundle directory, its package directory, or an installed package."""
+    root = bundle_root(path)
+    if root is not None:
         verify_manifest(root)
         meta = read_metadata(root)
-        from_registry = os.path.isfile(os.path.join(root, ORIGIN_FILE))
-        svc = load_package_dir(os.path.join(root, meta.name), pm, from_registry=from_registry,
-                               trust_pickle=trust_pickle)
-        svc._bundle_path = root
-        return svc
-    if os.path.isfile(os.path.join(root, "__init__.py")) and os.path.isfile(os.path.join(root, METADATA_FILE)):
-        return load_package_dir(root, pm, from_registry=False, trust_pickle=trust_pickle)
-    raise BundleError(f"{root} is not a bundle: no {MANIFEST}")
+        provenance = read_provenance(root, meta.tag, policy)
+        pkg_dir = os.path.join(root, meta.name)
+        if read_metadata(pkg_dir) != meta:
+            raise BundleError(f"{meta.tag}: {meta.name}/{METADATA_FILE} differs from the bundle's {METADATA_FILE}")
+    else:
+        pkg_dir = os.path.abspath(path)
+        meta = read_metadata(pkg_dir)
+        provenance = _installed_provenance(pkg_dir, meta, policy)
+    svc = _load_package(pkg_dir, meta, pm, provenance, policy)
+    svc._bundle_path = root or pkg_dir
+    return svc
 
 
 def _check_types(meta: BundleMetadata, registry: TypeRegistry) -> dict:
@@ -56,50 +96,13 @@ def _check_types(meta: BundleMetadata, registry: TypeRegistry) -> dict:
     return classes
 
 
-def _check_trust(meta: BundleMetadata, classes: dict, from_registry: bool, trust_pickle: bool) -> None:
-    if not from_registry or trust_pickle:
-        return
+def _load_package(pkg_dir: str, meta: BundleMetadata, pm: PluginManager, provenance: Provenance,
+                  policy: TrustPolicy) -> Any:
+    classes = _check_types(meta, pm.registry)
     # PICKLE_BASED may depend on options (sklearn's format="skops"): ask an instance, not the class.
     risky = [a.name for a in meta.artifacts if a.pickle_based or classes[a.name](a.name, **a.options).PICKLE_BASED]
-    if risky:
-        raise UntrustedArtifact(
-            f"{meta.tag} came from a registry and artifact(s) {', '.join(risky)} use pickle, which runs code "
-            "when loaded; load it only if you trust its author: --trust-pickle, BENTO_SECURITY_TRUST_PICKLE=1 "
-            "or `bento config set security.trust_pickle=true`"
-        )
-
-
-def _import_service_module(pkg_dir: str, module: str) -> Any:
-    if pkg_dir not in sys.path:
-        sys.path.insert(0, pkg_dir)
-    expected = os.path.realpath(os.path.join(pkg_dir, *module.split("."))).rstrip(os.sep)
-    loaded = sys.modules.get(module)
-    if loaded is not None:
-        origin = os.path.realpath(getattr(loaded, "__file__", "") or "")
-        if origin.startswith(expected):
-            return loaded
-        # The same module name is already imported from elsewhere (e.g. the training code in this
-        # process): load the bundle's copy under a private name instead of replacing it.
-        path = expected + ".py" if os.path.isfile(expected + ".py") else os.path.join(expected, "__init__.py")
-        spec = importlib.util.spec_from_file_location(f"_bento_bundle_{abs(hash(pkg_dir))}_{module}", path)
-        if spec is None or spec.loader is None:
-            raise BundleError(f"cannot import service module {module} from {pkg_dir}")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise BundleError(f"cannot import service module {module} of bundle {pkg_dir}: {e}") from e
-
-
-def load_package_dir(pkg_dir: str, pm: PluginManager, *, from_registry: bool = False, trust_pickle: bool = False) -> Any:
-    """Load the service from a bundle's package directory (`<bundle>/<Name>/` or site-packages)."""
-    pkg_dir = os.path.abspath(pkg_dir)
-    meta = read_metadata(pkg_dir)
-    classes = _check_types(meta, pm.registry)
-    _check_trust(meta, classes, from_registry, trust_pickle)
-    module = _import_service_module(pkg_dir, meta.service.module)
+    check_trust(meta.tag, risky, provenance, policy)
+    module = import_bundle_module(pkg_dir, meta.service.module)
     cls = getattr(module, meta.service.class_name, None)
     if not isinstance(cls, type):
         raise BundleError(f"module {meta.service.module} of {meta.tag} has no class {meta.service.class_name}")

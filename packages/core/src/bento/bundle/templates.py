@@ -2,13 +2,16 @@
 `__init__`. Values that come from users are quoted for the file they land in."""
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
 from ..exceptions import InvalidArgument
+from . import inventory
+from .layout import ORIGIN_FILE, PROVENANCE_DIR
 from .metadata import BundleMetadata
 
-__all__ = ["readme", "dockerfile", "ENTRYPOINT", "pyproject", "package_init", "BUILD_BACKEND", "pep440_version",
+__all__ = ["readme", "dockerfile", "ENTRYPOINT", "pyproject", "package_init", "build_backend", "pep440_version",
            "check_image_reference"]
 
 # A container image reference: [registry[:port]/]path[:tag][@sha256:digest]. Nothing else may reach
@@ -105,7 +108,7 @@ packages = [{_toml_str(name)}]
 include-package-data = false
 
 [tool.setuptools.package-data]
-{name} = ["**/*"]
+{name} = ["**/*", {_toml_str(f"{PROVENANCE_DIR}/{ORIGIN_FILE}")}]
 """
 
 
@@ -129,42 +132,79 @@ def main() -> None:
 '''
 
 
-# PEP 517 backend shipped inside every bundle: refuses to build a bundle whose files do not
-# match MANIFEST.sha256 (it runs in pip's isolated build env, where bento is not installed).
-BUILD_BACKEND = '''"""Build backend of a Bento bundle: verify MANIFEST.sha256, then build with setuptools."""
-import hashlib
-import os
+_BACKEND = """
+
+# ---------------------------------------------------------------- the bundle's PEP 517 backend
+import contextlib as _contextlib
+import tempfile as _tempfile
 
 from setuptools import build_meta as _setuptools
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = %(package)r
+_PROVENANCE_DIR = %(provenance_dir)r
 
 
-def _verify():
-    with open(os.path.join(_ROOT, "MANIFEST.sha256"), encoding="utf-8") as f:
-        for line in f:
-            digest, _, rel = line.rstrip("\\n").partition("  ")
-            path = os.path.join(_ROOT, *rel.split("/"))
-            try:
-                with open(path, "rb") as g:
-                    actual = hashlib.sha256(g.read()).hexdigest()
-            except OSError:
-                actual = None
-            if actual != digest:
-                raise RuntimeError("bundle file %s does not match MANIFEST.sha256: refusing to install" % rel)
+@_contextlib.contextmanager
+def _verified_copy():
+    \"\"\"Build in a checked copy of the listed files: an unlisted file never reaches the wheel, and
+    setuptools writes nothing (build/, *.egg-info) into the bundle.\"\"\"
+    staging = _tempfile.mkdtemp(prefix="bento-build-")
+    cwd = os.getcwd()
+    try:
+        try:
+            check_files(_ROOT, copy_to=staging)
+        except BundleFileError as e:
+            raise RuntimeError("%%s: refusing to install" %% e) from None
+        provenance = os.path.join(staging, _PACKAGE, _PROVENANCE_DIR)
+        if os.path.exists(provenance):
+            raise RuntimeError("bundle file %%s/%%s is reserved for provenance: refusing to install"
+                               %% (_PACKAGE, _PROVENANCE_DIR))
+        os.makedirs(provenance)
+        for name in (MANIFEST,) + PROVENANCE_FILES:  # where the bundle came from travels with the package
+            if os.path.isfile(os.path.join(_ROOT, name)):
+                shutil.copyfile(os.path.join(_ROOT, name), os.path.join(provenance, name))
+        os.chdir(staging)
+        yield
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    _verify()
-    return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
+    wheel_directory = os.path.abspath(wheel_directory)
+    metadata_directory = metadata_directory and os.path.abspath(metadata_directory)
+    with _verified_copy():
+        return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
 
 
 def build_sdist(sdist_directory, config_settings=None):
-    _verify()
-    return _setuptools.build_sdist(sdist_directory, config_settings)
+    sdist_directory = os.path.abspath(sdist_directory)
+    with _verified_copy():
+        return _setuptools.build_sdist(sdist_directory, config_settings)
 
 
-get_requires_for_build_wheel = _setuptools.get_requires_for_build_wheel
-get_requires_for_build_sdist = _setuptools.get_requires_for_build_sdist
-prepare_metadata_for_build_wheel = _setuptools.prepare_metadata_for_build_wheel
-'''
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    metadata_directory = os.path.abspath(metadata_directory)
+    with _verified_copy():
+        return _setuptools.prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+
+def _requires(name):
+    def hook(config_settings=None):
+        with _verified_copy():
+            return getattr(_setuptools, name)(config_settings)
+
+    hook.__name__ = name
+    return hook
+
+
+get_requires_for_build_wheel = _requires("get_requires_for_build_wheel")
+get_requires_for_build_sdist = _requires("get_requires_for_build_sdist")
+"""
+
+
+def build_backend(meta: BundleMetadata) -> str:
+    """`_bento_build.py`: the same checks as `bento.load` (this package's `inventory` module, which
+    needs only the standard library), then setuptools in a verified copy of the bundle."""
+    return inspect.getsource(inventory) + _BACKEND % {"package": meta.name, "provenance_dir": PROVENANCE_DIR}

@@ -14,7 +14,7 @@ from ..exceptions import BundleError, InvalidArgument
 from ..labels import validate_labels
 from ..plugins import Kind, TypeRegistry
 from . import templates
-from .layout import ARTIFACTS_DIR, METADATA_FILE, STATIC_DIR
+from .layout import ARTIFACTS_DIR, BUILD_BACKEND_FILE, METADATA_FILE, PROVENANCE_DIR, STATIC_DIR
 from .manifest import write_manifest
 from .metadata import AdapterInfo, APIInfo, ArtifactInfo, BundleMetadata, EnvInfo, ServiceInfo
 from .modules import analyze
@@ -108,7 +108,10 @@ def write_bundle(svc: Any, path: str, registry: TypeRegistry, labels: Optional[d
     env_info = EnvInfo(python_version=python_version, pip_packages=requirements, conda_channels=list(env.conda_channels),
                        conda_dependencies=list(env.conda_dependencies), docker_base_image=base,
                        has_setup_sh=env.setup_sh is not None)
-    meta = build_metadata(svc, registry, labels, python_version, env_info)
+    try:
+        meta = build_metadata(svc, registry, labels, python_version, env_info)
+    except ValueError as e:  # a name or path bento.yml cannot hold (what every reader would refuse)
+        raise BundleError(f"cannot save {type(svc).__name__}: {e}") from None
 
     os.makedirs(path, exist_ok=True)
     try:
@@ -131,7 +134,7 @@ def _write_files(svc: Any, path: str, meta: BundleMetadata, analysis: Any, requi
 
     pkg = os.path.join(path, meta.name)
     os.makedirs(os.path.join(pkg, ARTIFACTS_DIR))
-    reserved = {"__init__.py", METADATA_FILE, ARTIFACTS_DIR, STATIC_DIR}
+    reserved = {"__init__.py", METADATA_FILE, ARTIFACTS_DIR, STATIC_DIR, PROVENANCE_DIR}
     for mod in analysis.local:
         if mod.relpath.split("/")[0] in reserved:
             raise BundleError(f"module {mod.name} would overwrite the bundle's own {mod.relpath}: rename it")
@@ -141,7 +144,8 @@ def _write_files(svc: Any, path: str, meta: BundleMetadata, analysis: Any, requi
     for artifact in svc.artifacts:
         artifact.save(os.path.join(pkg, ARTIFACTS_DIR))
     if svc.web_static_content:
-        shutil.copytree(svc.web_static_content, os.path.join(pkg, STATIC_DIR))
+        # Links are copied as links, so that writing the manifest refuses them by name.
+        shutil.copytree(svc.web_static_content, os.path.join(pkg, STATIC_DIR), symlinks=True)
     meta_yaml = meta.to_yaml()
     _write_text(os.path.join(pkg, METADATA_FILE), meta_yaml)
     _write_text(os.path.join(pkg, "__init__.py"), templates.package_init(meta))
@@ -159,5 +163,5 @@ def _write_files(svc: Any, path: str, meta: BundleMetadata, analysis: Any, requi
                 templates.dockerfile(meta.env.docker_base_image, env.setup_sh is not None, bool(env.conda_dependencies)))
     _write_text(os.path.join(path, "docker-entrypoint.sh"), templates.ENTRYPOINT, executable=True)
     _write_text(os.path.join(path, "pyproject.toml"), templates.pyproject(meta, requirements))
-    _write_text(os.path.join(path, "_bento_build.py"), templates.BUILD_BACKEND)
+    _write_text(os.path.join(path, BUILD_BACKEND_FILE), templates.build_backend(meta))
     write_manifest(path)

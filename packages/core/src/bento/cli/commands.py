@@ -14,7 +14,7 @@ from ..bundle.reader import read_metadata
 from ..exceptions import AlreadyExists, InvalidArgument, NotFound
 from ..hookspecs import hookimpl
 from ..labels import matches, parse_selector, validate_name
-from ..openapi import openapi_spec
+from ..openapi import openapi_spec_from_metadata
 from ..repository import parse_tag
 from .config_cmd import config_group
 from .options import CliContext, pass_cli, registry_options
@@ -76,7 +76,7 @@ def get_cmd(cli: CliContext, bento: str, labels: Optional[str], print_location: 
     if print_location:
         click.echo(info.location)
         return
-    data = {**info.metadata.to_dict(), "location": info.location}
+    data = {**info.metadata.to_dict(), "location": info.location, "signer": info.signer}
     render(info.summary() if output == "table" else data, output or "yaml", LIST_COLUMNS)
 
 
@@ -124,11 +124,11 @@ def info_cmd(cli: CliContext, bento: str, output: str) -> None:
 
 @click.command("open-api-spec")
 @click.argument("bento")
-@click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
 @pass_cli
-def open_api_spec_cmd(cli: CliContext, bento: str, trust_pickle: Optional[bool]) -> None:
-    """Print the OpenAPI 3 document of the bundle's HTTP API."""
-    click.echo(json.dumps(openapi_spec(cli.load(bento, trust_pickle)), indent=2))
+def open_api_spec_cmd(cli: CliContext, bento: str) -> None:
+    """Print the OpenAPI 3 document of the bundle's HTTP API (from its bento.yml: no code of the bundle runs)."""
+    meta = read_metadata(cli.resolve(bento))
+    click.echo(json.dumps(openapi_spec_from_metadata(meta, cli.plugins.registry), indent=2))
 
 
 @click.command("retrieve")

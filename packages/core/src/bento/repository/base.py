@@ -18,6 +18,7 @@ class BundleInfo:
 
     metadata: BundleMetadata
     location: str
+    signer: Optional[str] = None  # fingerprint of the key that signed the bundle's manifest
 
     name = property(lambda self: self.metadata.name)
     version = property(lambda self: self.metadata.version)
@@ -30,7 +31,7 @@ class BundleInfo:
         m = self.metadata
         return {"tag": m.tag, "name": m.name, "version": m.version, "created_at": m.created_at,
                 "apis": [a.name for a in m.apis], "artifacts": [f"{a.name}:{a.type}" for a in m.artifacts],
-                "labels": dict(m.labels), "location": self.location}
+                "labels": dict(m.labels), "location": self.location, "signer": self.signer}
 
 
 def parse_tag(tag: str) -> tuple:

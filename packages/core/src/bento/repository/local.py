@@ -8,9 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from ..bundle.layout import METADATA_FILE
+from ..bundle.layout import METADATA_FILE, SIGNATURE_FILE
 from ..bundle.manifest import verify_manifest
 from ..bundle.metadata import BundleMetadata
+from ..bundle.signature import BadSignature, parse_signature
 from ..config import Config, bento_home
 from ..exceptions import AlreadyExists, BundleError, NotFound
 from ..hookspecs import hookimpl
@@ -62,7 +63,7 @@ class LocalRepository:
                 raise AlreadyExists(f"{meta.tag} already exists in {self.root}") from None
             raise BundleError(f"cannot add {meta.tag} to {self.root}: {e}") from None
         _cleanup_empty(staged.parent, self.root / ".staging")
-        return BundleInfo(metadata=meta, location=str(dst))
+        return _info(dst, meta)
 
     # -- reading
     def _iter(self, name: Optional[str]) -> Iterator[BundleInfo]:
@@ -70,7 +71,7 @@ class LocalRepository:
         for n in names:
             for vdir in self._dirs(self.root / n):
                 try:
-                    yield BundleInfo(metadata=_read(vdir), location=str(vdir))
+                    yield _info(vdir)
                 except BundleError:
                     continue  # a damaged entry is reported by `get`/`load`, not by `list`
 
@@ -97,7 +98,7 @@ class LocalRepository:
         path = self.root / name / version
         if not path.is_dir():
             raise NotFound(f"bundle {name}:{version} not found in {self.root}")
-        return BundleInfo(metadata=_read(path), location=str(path))
+        return _info(path)
 
     def fetch(self, tag: str) -> str:
         return self.get(tag).location
@@ -109,6 +110,16 @@ class LocalRepository:
         shutil.rmtree(trash.parent, ignore_errors=True)
         _cleanup_empty(Path(info.location).parent, self.root)
         return info
+
+
+def _info(bundle_dir: Path, meta: Optional[BundleMetadata] = None) -> BundleInfo:
+    """What a listing shows; the signer is the fingerprint in the bundle's signature file
+    (checked when the bundle was pulled, and again whenever it is loaded)."""
+    try:
+        signer: Optional[str] = parse_signature((bundle_dir / SIGNATURE_FILE).read_text(encoding="utf-8")).fingerprint
+    except (OSError, BadSignature):
+        signer = None
+    return BundleInfo(metadata=meta or _read(bundle_dir), location=str(bundle_dir), signer=signer)
 
 
 def _read(bundle_dir: Path) -> BundleMetadata:

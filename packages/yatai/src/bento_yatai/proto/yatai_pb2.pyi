@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Bundle(_message.Message):
-    __slots__ = ("name", "version", "created_at", "labels", "metadata_json", "size", "sha256", "uploaded_at")
+    __slots__ = ("name", "version", "created_at", "labels", "metadata_json", "size", "sha256", "uploaded_at", "signature", "signer")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,8 @@ class Bundle(_message.Message):
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     created_at: str
@@ -31,7 +33,9 @@ class Bundle(_message.Message):
     size: int
     sha256: str
     uploaded_at: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata_json: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., uploaded_at: _Optional[str] = ...) -> None: ...
+    signature: str
+    signer: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., created_at: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata_json: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., uploaded_at: _Optional[str] = ..., signature: _Optional[str] = ..., signer: _Optional[str] = ...) -> None: ...
 
 class HealthRequest(_message.Message):
     __slots__ = ()
@@ -68,22 +72,26 @@ class VersionResponse(_message.Message):
     def __init__(self, version: _Optional[str] = ..., api_version: _Optional[int] = ...) -> None: ...
 
 class UploadHeader(_message.Message):
-    __slots__ = ("name", "version", "metadata_json")
+    __slots__ = ("name", "version", "metadata_json", "signer_key")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_KEY_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     metadata_json: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., metadata_json: _Optional[str] = ...) -> None: ...
+    signer_key: bytes
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., metadata_json: _Optional[str] = ..., signer_key: _Optional[bytes] = ...) -> None: ...
 
 class UploadTrailer(_message.Message):
-    __slots__ = ("size", "sha256")
+    __slots__ = ("size", "sha256", "signature")
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     size: int
     sha256: str
-    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    signature: str
+    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
 
 class UploadRequest(_message.Message):
     __slots__ = ("header", "chunk", "trailer")

@@ -64,6 +64,11 @@ def _pager(path: str, params: Mapping[str, str], offset: int, limit: int, shown:
     return "<p>" + " | ".join(links) + "</p>" if links else ""
 
 
+def _signer(fingerprint: str) -> str:
+    """The signing key's fingerprint (the registry checked the signature at push), or "unsigned"."""
+    return f"<code>{_e(fingerprint)}</code>" if fingerprint else "unsigned"
+
+
 def bundle_url(name: str, version: str) -> str:
     return f"/bundles/{quote(name)}/{quote(version)}"
 
@@ -76,10 +81,11 @@ def bundle_list(records: Sequence[Any], params: Mapping[str, str], offset: int, 
         rows.append((f"<a href='{_e(bundle_url(r.name, r.version))}'>{_e(r.tag)}</a>", _e(r.created_at),
                      _e(", ".join(a["name"] for a in meta.get("apis", []))),
                      _e(", ".join(f"{a['name']}:{a['type']}" for a in meta.get("artifacts", []))),
-                     _labels(r.labels), _e(f"{r.size / 1e6:.2f} MB")))
+                     _labels(r.labels), _e(f"{r.size / 1e6:.2f} MB"), _signer(r.signer)))
     fields = {"name": params.get("name", ""), "labels": params.get("labels", "")}
     body = (_filter_form("/", fields, error)
-            + _table(("Bundle", "Created", "APIs", "Artifacts", "Labels", "Size"), rows, "No bundles match.")
+            + _table(("Bundle", "Created", "APIs", "Artifacts", "Labels", "Size", "Signed by"), rows,
+                     "No bundles match.")
             + _pager("/", {k: v for k, v in fields.items() if v}, offset, limit, len(records)))
     return layout("Bundles", body)
 
@@ -98,7 +104,7 @@ def bundle_detail(r: Any) -> str:
         ("Pushed", _e(r.uploaded_at)), ("Labels", _labels(r.labels) or "none"),
         ("Service", f"<code>{_e(service.get('module', ''))}.{_e(service.get('class_name', ''))}</code>"),
         ("Bento", _e(meta.get("bento_version", ""))), ("Size", _e(f"{r.size} bytes")),
-        ("sha256", f"<code>{_e(r.sha256)}</code>"),
+        ("sha256", f"<code>{_e(r.sha256)}</code>"), ("Signed by", _signer(r.signer)),
         ("Pull", f"<code>bento pull {_e(r.tag)}</code>")])
     env_rows = [("Python", _e(env.get("python_version", ""))), ("Base image", _e(env.get("docker_base_image", ""))),
                 ("pip packages", "<br>".join(_e(p) for p in env.get("pip_packages", [])) or "none"),

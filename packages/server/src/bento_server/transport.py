@@ -23,6 +23,7 @@ from . import arrival
 from .channel import Channel, ClientDisconnected, Probe
 from .config import ServerConfig
 from .dozing import DOZE_AFTER, Dozing, can_doze
+from .engine import KERNEL_SEND_BUFFER, SPARE_FILES, open_files_limit
 
 __all__ = ["HTTPServer", "bind_socket"]
 
@@ -50,13 +51,6 @@ _FULL_FOR = 0.1
 _MIN_WAIT = 0.25
 _EVICT_LOG_EVERY = 60.0  # seconds between two warnings about evictions
 _PROBE_CONNECTIONS = 64  # connection limit of the probe listener (server.probe_port)
-# The kernel's send buffer of a connection, fixed rather than autotuned. Autotuned, 300 clients
-# that read nothing made the kernel hold ~4 MB each (1.1 GB: past tcp_mem's pressure threshold,
-# where every connection's buffers shrink) and honest throughput fell by 58 %. The kernel doubles
-# it for its bookkeeping: 128 KB a connection (128 MB at 1,000 that do not read); 128 KB in
-# flight is 1 Gbit/s at a 1 ms round trip, 2.6 MB/s at 50 ms.
-_KERNEL_SEND_BUFFER = 64 * 1024
-_SPARE_FILES = 128  # descriptors kept for files, pipes and the model's own use
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() drops what is unsent and resets
 
 
@@ -240,17 +234,6 @@ class _Server(TcpWSGIServer):
             super().add_task(channel)
 
 
-def _open_files_limit() -> int:
-    """RLIMIT_NOFILE's soft limit (a container's may be 1,024); effectively unbounded elsewhere."""
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError):
-        return 1 << 30
-    return soft if soft != resource.RLIM_INFINITY else 1 << 30
-
-
 def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) -> socket.socket:
     """A listening TCP socket (IPv4 or IPv6, from `host`); port 0 picks a free port. With
     `reuse_port`, other sockets may listen on the same port and the kernel spreads new
@@ -302,14 +285,14 @@ class HTTPServer:
                   probes_only: bool = False) -> _Server:
         config = self.config
         # taken over the limit at most as many again, within the descriptors this process may open
-        connection_limit = max(1, min(connection_limit, (_open_files_limit() - _SPARE_FILES) // 2))
+        connection_limit = max(1, min(connection_limit, (open_files_limit() - SPARE_FILES) // 2))
         adj = Adjustments(
             threads=config.threads, connection_limit=connection_limit, cleanup_interval=1,
             max_request_body_size=config.max_request_size, max_request_header_size=config.max_header_size,
             backlog=config.backlog, asyncore_use_poll=True, channel_request_lookahead=1,
             clear_untrusted_proxy_headers=False, ident="bento")
         adj.socket_options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
-                              (socket.SOL_SOCKET, socket.SO_SNDBUF, _KERNEL_SEND_BUFFER)]
+                              (socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)]
         server = _Server(app, map=self.map, _sock=sock, dispatcher=self.tasks, adj=adj, bind_socket=False,
                          sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()), config=config)
         server.probe, server.probes_only = probe, probes_only

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -273,8 +274,14 @@ class HTTPServer:
         if config.workers == 1:
             self.server.accept_burst = _ACCEPT_BURST
         self.listeners = [self.server]
+        # The probe listener has an I/O loop of its own, on a thread of its own (run()): a main loop
+        # slowed by a flood (thousands of connections, request threads holding the GIL) took up to
+        # 2.4 s a pass, and a probe on the probe port waited for it.
+        self.probes: Optional[_Server] = None
         if probe_sock is not None:
-            self.listeners.append(self._listener(app, probe_sock, _PROBE_CONNECTIONS, probe, probes_only=True))
+            self.probes = self._listener(app, probe_sock, _PROBE_CONNECTIONS, probe, {}, probes_only=True)
+            self.listeners.append(self.probes)
+        self._probes_thread: Optional[threading.Thread] = None
         host, port = sock.getsockname()[:2]
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._stop = False
@@ -282,7 +289,7 @@ class HTTPServer:
         self._open = list(self.listeners)  # listeners whose socket is still open
 
     def _listener(self, app: Callable, sock: socket.socket, connection_limit: int, probe: Optional[Probe],
-                  probes_only: bool = False) -> _Server:
+                  loop_map: Optional[dict] = None, probes_only: bool = False) -> _Server:
         config = self.config
         # taken over the limit at most as many again, within the descriptors this process may open
         connection_limit = max(1, min(connection_limit, (open_files_limit() - SPARE_FILES) // 2))
@@ -293,8 +300,8 @@ class HTTPServer:
             clear_untrusted_proxy_headers=False, ident="bento")
         adj.socket_options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
                               (socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)]
-        server = _Server(app, map=self.map, _sock=sock, dispatcher=self.tasks, adj=adj, bind_socket=False,
-                         sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()), config=config)
+        server = _Server(app, map=self.map if loop_map is None else loop_map, _sock=sock, dispatcher=self.tasks,
+                         adj=adj, bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()), config=config)
         server.probe, server.probes_only = probe, probes_only
         return server
 
@@ -304,11 +311,13 @@ class HTTPServer:
         `keep_listener` leaves the listening sockets open on stop (the worker pool forks workers
         onto them after the loading phase)."""
         tick = 1.0
+        if self.probes is not None:
+            self._probes_thread = threading.Thread(target=self._serve_probes, name="bento-probes", daemon=True)
+            self._probes_thread.start()
         try:
             while not self._stop:
                 wasyncore.loop(timeout=tick, map=self.map, use_poll=True, count=1)
-                for listener in self.listeners:
-                    listener.between_passes()
+                self.server.between_passes()
                 if self._drain_until is not None:
                     if self.server in self._open:  # the probe listener stays: liveness holds while draining
                         self.server.accept_backlog()
@@ -319,7 +328,17 @@ class HTTPServer:
                     if self._drained():
                         break
         finally:
+            self._stop = True
+            if self._probes_thread is not None:
+                self.probes.pull_trigger()
+                self._probes_thread.join()
             self._shutdown(keep_listener)
+
+    def _serve_probes(self) -> None:
+        """The probe listener's I/O loop, until run() ends."""
+        while not self._stop:
+            wasyncore.loop(timeout=1.0, map=self.probes._map, use_poll=True, count=1)
+            self.probes.between_passes()
 
     def drain(self, grace: Optional[float] = None) -> None:
         """Stop accepting, finish what is in flight (at most `grace` seconds), then return from run().
@@ -344,8 +363,9 @@ class HTTPServer:
         self._open.remove(listener)
 
     def _channels(self) -> list:
-        """Every open connection, dozing ones too."""
-        return [c for listener in self.listeners for c in list(listener.active_channels.values())]
+        """Every open connection of the main listener, dozing ones too (the probe listener's are
+        its own thread's until run() ends)."""
+        return list(self.server.active_channels.values())
 
     def _drained(self) -> bool:
         now = time.time()
@@ -360,7 +380,7 @@ class HTTPServer:
         return not self._channels() or now >= self._drain_until
 
     def _shutdown(self, keep_listener: bool) -> None:
-        for channel in self._channels():
+        for channel in [c for listener in self.listeners for c in list(listener.active_channels.values())]:
             channel.handle_close()
         for listener in list(self._open):
             if keep_listener:

@@ -20,6 +20,7 @@ import attrs
 import pytest
 import requests
 from bento.plugins import get_plugin_manager
+from bento.testing import iris  # noqa: F401  (the iris data)
 from falcon.testing import ASGIConductor, TestClient
 
 from bento_server.engine import http_engines
@@ -147,11 +148,10 @@ def service_module(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def iris_model():
+def iris_model(iris):
     from sklearn import svm
-    from sklearn.datasets import load_iris
 
-    x, y = load_iris(return_X_y=True)
+    x, y = iris
     return svm.SVC(gamma="scale").fit(x, y)
 
 
@@ -253,7 +253,19 @@ def quirks_client(quirks_service, interface):
         yield client
 
 
-@pytest.fixture(scope="module", params=sorted(http_engines(get_plugin_manager())))
+def _engines_under_test() -> list:
+    """Every installed engine, or those BENTO_TEST_ENGINES names (comma-separated): the tox env
+    of bento-server-granian runs the real-socket tests on granian, the server env on waitress."""
+    installed = sorted(http_engines(get_plugin_manager()))
+    wanted = [name for name in os.environ.get("BENTO_TEST_ENGINES", "").split(",") if name]
+    missing = sorted(set(wanted) - set(installed))
+    if missing:
+        raise pytest.UsageError(f"BENTO_TEST_ENGINES names engines not installed: {', '.join(missing)} "
+                                f"(installed: {', '.join(installed)})")
+    return wanted or installed
+
+
+@pytest.fixture(scope="module", params=_engines_under_test())
 def engine(request) -> str:
     """The HTTP engine the real-socket tests run on: each installed one in turn."""
     return request.param

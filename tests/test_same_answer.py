@@ -1,7 +1,8 @@
 """The promise a model server exists to keep: a request's answer depends on nothing but the
 request. Random mixes of valid and invalid requests of every input kind are sent at once to a
-real `bento serve` (so they share batches), then one by one; every status and body must match.
-`bento run` over a file holding the same JSON items, and a direct call, must agree too."""
+real `bento serve` (so they share batches), then one by one; every status and body must match,
+on every installed HTTP engine. `bento run` over a file holding the same JSON items, and a
+direct call, must agree too."""
 from __future__ import annotations
 
 import csv
@@ -14,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from bento.plugins import get_plugin_manager
 from bento_e2e import BIN, form, wait_ready
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bento_deploy.process import free_port
+from bento_server.engine import http_engines
 
 JSON_CT = {"Content-Type": "application/json"}
 CSV_CT = {"Content-Type": "text/csv"}
@@ -73,12 +76,14 @@ def same_answer_bundle(tmp_path_factory) -> str:
     return SameAnswer().save_to_dir(str(tmp_path_factory.mktemp("same") / "SameAnswer"))
 
 
-@pytest.fixture(scope="module")
-def same_answer_url(same_answer_bundle, tmp_path_factory):
-    """SameAnswer served by a real `bento serve` (one worker, so requests sent at once share batches)."""
+@pytest.fixture(scope="module", params=sorted(http_engines(get_plugin_manager())))
+def same_answer_url(same_answer_bundle, tmp_path_factory, request):
+    """SameAnswer served by a real `bento serve` on each installed engine (one worker, so
+    requests sent at once share batches)."""
     bundle = same_answer_bundle
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "bento"), "serve", bundle, "--port", str(port), "--mb-max-latency", "60000"],
+    proc = subprocess.Popen([str(BIN / "bento"), "serve", bundle, "--port", str(port), "--mb-max-latency", "60000",
+                             "--engine", request.param],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "BENTO_HOME": str(tmp_path_factory.mktemp("home"))})
     url = f"http://127.0.0.1:{port}"
@@ -138,7 +143,7 @@ def test_bento_run_and_a_direct_call_agree_with_http(same_answer_url, same_answe
                          capture_output=True, text=True)
     printed = [json.loads(line) for line in run.stdout.splitlines()]
     assert printed == [body for status, body in http if status == 200]
-    failed_inputs = [line.split(":")[0] for line in run.stderr.splitlines() if line.startswith("Error: input")]
+    failed_inputs = [":".join(line.split(":")[:2]) for line in run.stderr.splitlines() if line.startswith("Error: input")]
     assert failed_inputs == [f"Error: input {i + 1}" for i, (status, _) in enumerate(http) if status != 200]
     api_ = SameAnswer().get_inference_api("json")
     direct = api_.infer(api_.input_adapter.from_python((items,), True))

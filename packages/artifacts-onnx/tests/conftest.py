@@ -6,18 +6,11 @@ import sys
 
 import pytest
 
-from bento.testing import bento_home  # noqa: F401  (a private BENTO_HOME per test)
+from bento.testing import bento_home, iris  # noqa: F401  (a private BENTO_HOME per test, the iris data)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)  # onnx_services must be importable by name to be saved in a bundle
-
-
-@pytest.fixture(scope="session")
-def iris():
-    from sklearn.datasets import load_iris
-
-    return load_iris(return_X_y=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,9 @@
 and the offline batcher `bento run` uses. Property-based where the rule holds for every input."""
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +13,7 @@ from toy_adapters import ToyJsonInput, ToyRowsInput
 
 from bento import BentoService, api
 from bento.adapters import CliInput
-from bento.batching import BatchPolicy, OfflineBatcher
+from bento.batching import Batcher, BatchPolicy, OfflineBatcher
 from bento.exceptions import BadInput
 from bento.runner import run_api
 from bento.types import InferenceError, InferenceResult, InferenceTask
@@ -94,6 +96,24 @@ def test_infer_rows_fails_only_the_rows_that_break_the_function(tasks_rows):
     flat = [v for values in tasks_rows for v in values]
     assert len(got) == len(flat)  # every row accounted for
     assert got == [(500, "API 'rows' failed: ValueError") if v < 0 else v * 10 for v in flat]
+
+
+def test_a_batcher_that_only_blocks_is_awaited_on_another_thread_by_default():
+    """An ASGI server awaits `submit_async`; a batcher written for threads still works under it,
+    and its blocking `submit` never runs on the event loop's thread."""
+    seen = {}
+
+    class Blocking(Batcher):
+        def submit(self, task, arrived, deadline, disconnected=None):
+            seen["thread"] = threading.current_thread()
+            return task.data * 2
+
+    async def serve() -> object:
+        seen["loop thread"] = threading.current_thread()
+        return await Blocking(None, BatchPolicy(max_batch_rows=1)).submit_async(InferenceTask(data=21), 0.0, 1.0)
+
+    assert asyncio.run(serve()) == 42
+    assert seen["thread"] is not seen["loop thread"]
 
 
 def test_the_offline_batcher_fills_calls_up_to_the_row_limit():

@@ -1,8 +1,10 @@
 """Fixtures: tiny iris services (real bento_adapters + scikit-learn), their Falcon app in this
-process (falcon.testing.TestClient, no socket) and servers on 127.0.0.1 (for what only a real
-server shows)."""
+process (falcon.testing.TestClient, no socket; the WSGI and the ASGI app, `interface`) and
+servers on 127.0.0.1 (for what only a real server shows), on every installed HTTP engine
+(`engine`: waitress, and granian where bento-server-granian is installed)."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -11,12 +13,17 @@ import sys
 import textwrap
 import time
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Iterator
 
 import attrs
 import pytest
 import requests
-from falcon.testing import TestClient
+from bento.plugins import get_plugin_manager
+from bento.testing import iris  # noqa: F401  (the iris data)
+from falcon.testing import ASGIConductor, TestClient
+
+from bento_server.engine import http_engines
 
 SERVICES = '''
 import os
@@ -141,11 +148,10 @@ def service_module(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def iris_model():
+def iris_model(iris):
     from sklearn import svm
-    from sklearn.datasets import load_iris
 
-    x, y = load_iris(return_X_y=True)
+    x, y = iris
     return svm.SVC(gamma="scale").fit(x, y)
 
 
@@ -199,74 +205,114 @@ def _configs(settings: dict) -> tuple:
 
 
 @contextmanager
-def _app_client(service, **settings) -> Iterator[TestClient]:
-    """The service's Falcon app in this process, without a socket; settings as for dev_server."""
+def _app_client(service, interface: str = "wsgi", **settings) -> Iterator[TestClient]:
+    """The service's Falcon app of `interface` in this process, without a socket; settings as
+    for dev_server."""
     from bento_server.app import BentoApp
 
     app = BentoApp(service, *_configs(settings))
     try:
-        yield TestClient(app.wsgi)
+        yield (_ASGIClient if interface == "asgi" else TestClient)(app.serving(interface))
     finally:
         app.close()
 
 
-@pytest.fixture(scope="session")
-def app_client():
+class _ASGIClient(TestClient):
+    """TestClient of an ASGI app that tests may call from several threads at once, as a server's
+    clients do: each call runs on an event loop of its own (Falcon's runs all on one)."""
+
+    def simulate_request(self, *args: Any, **kwargs: Any) -> Any:
+        async def call() -> Any:
+            return await ASGIConductor(self.app).simulate_request(*args, **kwargs)
+
+        return asyncio.run(call())
+
+
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def interface(request) -> str:
+    """Which of the app's two faces the in-process tests call: WSGI (waitress) or ASGI (granian)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def app_client(interface):
     """Context manager factory: `with app_client(service, timeout=1) as client: client.simulate_get(...)`."""
-    return _app_client
+    return partial(_app_client, interface=interface)
 
 
 @pytest.fixture(scope="module")
-def iris_client(static_service):
+def iris_client(static_service, interface):
     """SrvIris (with its web UI) in process, default settings."""
-    with _app_client(static_service) as client:
+    with _app_client(static_service, interface) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def quirks_client(quirks_service):
-    with _app_client(quirks_service, **QUIRKS_SETTINGS) as client:
+def quirks_client(quirks_service, interface):
+    with _app_client(quirks_service, interface, **QUIRKS_SETTINGS) as client:
         yield client
+
+
+def _engines_under_test() -> list:
+    """Every installed engine, or those BENTO_TEST_ENGINES names (comma-separated): the tox env
+    of bento-server-granian runs the real-socket tests on granian, the server env on waitress."""
+    installed = sorted(http_engines(get_plugin_manager()))
+    wanted = [name for name in os.environ.get("BENTO_TEST_ENGINES", "").split(",") if name]
+    missing = sorted(set(wanted) - set(installed))
+    if missing:
+        raise pytest.UsageError(f"BENTO_TEST_ENGINES names engines not installed: {', '.join(missing)} "
+                                f"(installed: {', '.join(installed)})")
+    return wanted or installed
+
+
+@pytest.fixture(scope="module", params=_engines_under_test())
+def engine(request) -> str:
+    """The HTTP engine the real-socket tests run on: each installed one in turn."""
+    return request.param
 
 
 @contextmanager
-def _dev_server(service, **settings) -> Iterator[str]:
-    """The service on a free loopback port in this process; settings are [server]/[batching] keys."""
+def _dev_server(service, engine: str = "waitress", **settings) -> Iterator[str]:
+    """The service on a free loopback port in this process, served by `engine`; settings are
+    [server]/[batching] keys."""
+    from bento_server.engine import http_engine
     from bento_server.lifecycle import DevServer
 
-    handle = DevServer(service, "127.0.0.1", 0, *_configs(settings))
+    handle = DevServer(service, "127.0.0.1", 0, *_configs(settings), http_engine(service.plugins, engine))
     try:
         yield handle.url
     finally:
         handle.stop(grace=2)
 
 
-@pytest.fixture(scope="session")
-def dev_server():
+@pytest.fixture(scope="module")
+def dev_server(engine):
     """Context manager factory: `with dev_server(service, timeout=1) as url: ...`."""
-    return _dev_server
+    return partial(_dev_server, engine=engine)
 
 
 @pytest.fixture(scope="module")
-def iris_url(static_service):
+def iris_url(static_service, engine):
     """SrvIris (with its web UI) on a dev server with default settings."""
-    with _dev_server(static_service) as url:
+    with _dev_server(static_service, engine) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def quirks_url(quirks_service):
-    with _dev_server(quirks_service, **QUIRKS_SETTINGS) as url:
+def quirks_url(quirks_service, engine):
+    with _dev_server(quirks_service, engine, **QUIRKS_SETTINGS) as url:
         yield url
 
 
 class ServeProcess:
-    """`bento serve` in a subprocess of its own process group."""
+    """`bento serve` in a subprocess of its own process group, on `engine`."""
 
-    def __init__(self, args: list, env: dict | None = None, python: str = sys.executable) -> None:
+    def __init__(self, args: list, env: dict | None = None, python: str = sys.executable,
+                 engine: str = "waitress") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, "BENTO_HOME": os.environ.get("BENTO_HOME", "/nonexistent-bento-home"), **(env or {})}
+        full_env = {**os.environ, "BENTO_HOME": os.environ.get("BENTO_HOME", "/nonexistent-bento-home"),
+                    "BENTO_SERVER_ENGINE": engine, **(env or {})}
         self.proc = subprocess.Popen(
             [python, "-m", "bento.cli", "serve", *args, "--port", str(self.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
@@ -311,12 +357,12 @@ class ServeProcess:
 
 
 @pytest.fixture
-def serve_process():
-    """Factory: ServeProcess(args, env, python); every one started is killed at teardown."""
+def serve_process(engine):
+    """Factory: ServeProcess(args, env, python) on `engine`; every one started is killed at teardown."""
     started = []
 
     def start(args: list, env: dict | None = None, python: str = sys.executable) -> ServeProcess:
-        p = ServeProcess(args, env, python)
+        p = ServeProcess(args, env, python, engine)
         started.append(p)
         return p
 

@@ -113,13 +113,16 @@ def test_unknown_route(client, assert_error):
     assert_error(client.simulate_post("/nope", body=b"{}"), 404, "/nope")
 
 
-def test_an_unexpected_error_in_a_route_is_a_json_500(quirks_service, app_client, assert_error):
+def test_an_unexpected_error_in_a_route_is_a_json_500(quirks_service, app_client, interface, assert_error):
+    from bento_server.asgi import AsyncView
+
     class Broken:
         def on_get(self, req, resp):
             raise RuntimeError("secret detail")
 
     with app_client(quirks_service) as client:
-        client.app.add_route("/broken", Broken())
+        falcon_app = client.app.falcon if interface == "asgi" else client.app  # beside the inference routes
+        falcon_app.add_route("/broken", AsyncView(Broken()) if interface == "asgi" else Broken())
         message = assert_error(client.simulate_get("/broken"), 500, "internal server error")
     assert "secret" not in message
 

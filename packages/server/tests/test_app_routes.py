@@ -84,19 +84,19 @@ def test_healthz_and_readyz(iris_client):
     assert iris_client.simulate_get("/readyz").json == {"status": "ready"}
 
 
-def test_while_loading_only_healthz_answers(assert_error):
-    client = TestClient(loading_app())
+def test_while_loading_only_healthz_answers(interface, assert_error):
+    client = TestClient(loading_app(interface))
     assert client.simulate_get("/healthz").status_code == 200
     for r in (client.simulate_get("/readyz"), client.simulate_post("/predict", json=ROWS)):
         assert_error(r, 503, "loading")
         assert r.headers["Retry-After"] == "1"
 
 
-def test_readyz_is_503_while_draining(quirks_service, assert_error):
+def test_readyz_is_503_while_draining(quirks_service, interface, assert_error):
     state = ServingState()
     app = BentoApp(quirks_service, ServerConfig(), BatchingConfig(), state)
     try:
-        client = TestClient(app.wsgi)
+        client = TestClient(app.serving(interface))
         assert client.simulate_get("/readyz").status_code == 200
         state.draining = True
         assert_error(client.simulate_get("/readyz"), 503, "draining")

@@ -1,6 +1,7 @@
 """The adaptive batcher and its latency model, without HTTP (the HTTP behaviour is in the app tests)."""
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -150,6 +151,57 @@ def test_timeouts_504_while_running_503_while_queued():
     assert errors == {"running": TimedOut, "queued": Overloaded}
     time.sleep(0.5)
     assert api.calls == [["running"]]  # the queued one was never computed
+    d.close()
+
+
+async def _submit_async(d: AdaptiveBatcher, data, timeout=10.0):
+    now = monotonic()
+    return await d.submit_async(InferenceTask(data=data), now, now + timeout)
+
+
+def test_coroutines_and_threads_queued_together_share_one_batch_holding_no_thread():
+    """An ASGI engine's coroutines await the runner instead of blocking threads: 200 of them
+    wait without a thread each, join the batch the blocked threads are in, and get their own
+    results."""
+    api = FakeAPI(delay=0.2)
+    d = dispatcher(api, max_rows=1000, latency=1000)  # the fake's 0.2 s per call reads as 0.1 s per row
+    blocker = threading.Thread(target=submit, args=(d, "block"))
+    blocker.start()
+    time.sleep(0.05)
+    threads_before = threading.active_count()
+    thread_result = {}
+    in_a_thread = threading.Thread(target=lambda: thread_result.update(r=submit(d, "thread", timeout=1000).data))
+
+    async def many():
+        pending = [asyncio.ensure_future(_submit_async(d, i, timeout=1000)) for i in range(200)]
+        await asyncio.sleep(0.02)
+        assert threading.active_count() == threads_before  # nothing waits on a thread of its own
+        in_a_thread.start()
+        return [r.data for r in await asyncio.gather(*pending)]
+
+    assert asyncio.run(many()) == list(range(200))
+    in_a_thread.join()
+    blocker.join()
+    assert thread_result == {"r": "thread"}
+    assert api.calls == [["block"], [*range(200), "thread"]]
+    d.close()
+
+
+def test_awaited_timeouts_504_while_running_503_while_queued():
+    api = FakeAPI(delay=0.5)
+    d = dispatcher(api)
+
+    async def both():
+        running = asyncio.ensure_future(_submit_async(d, "running", timeout=0.2))
+        await asyncio.sleep(0.05)
+        queued = asyncio.ensure_future(_submit_async(d, "queued", timeout=0.2))
+        return await asyncio.gather(running, queued, return_exceptions=True)
+
+    started = monotonic()
+    assert [type(e) for e in asyncio.run(both())] == [TimedOut, Overloaded]
+    assert monotonic() - started < 0.45  # answered at the timeout, not when the model finished
+    time.sleep(0.5)
+    assert api.calls == [["running"]]
     d.close()
 
 

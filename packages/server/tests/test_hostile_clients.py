@@ -372,14 +372,17 @@ def _status_and_close(s: socket.socket) -> tuple:
 # ---------------------------------------------------------------- row 6: request smuggling
 
 
-def test_content_length_and_transfer_encoding_together_is_400_and_the_connection_closes(iris_url):
+def test_content_length_and_transfer_encoding_together_is_400_and_the_connection_closes(iris_url, engine):
+    """granian reads such a body as chunked and answers the request itself (here a 400 for its
+    empty body), then closes: the smuggled request is never read there either."""
     smuggled = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
                 b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n")
     reply, closed = raw_exchange(iris_url, smuggled, timeout=5)
     assert reply.startswith(b"HTTP/1.1 400 "), reply[:200]
     assert reply.count(b"HTTP/1.1 ") == 1, reply  # the smuggled request is never answered
-    assert b"Content-Length and Transfer-Encoding" in reply and b"Connection: close" in reply
+    if engine == "waitress":
+        assert b"Content-Length and Transfer-Encoding" in reply and b"Connection: close" in reply
     assert closed
 
 

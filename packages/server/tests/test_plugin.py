@@ -14,7 +14,8 @@ def test_entry_point_loads_the_plugin():
     info = {i.name: i for i in pm.infos}["server"]
     assert info.distribution == "bento-server" and info.module == "bento_server.plugin"
     hooks = {h.name for h in pm.get_hookcallers(pm.get_plugin("server"))}
-    assert hooks == {"register_batchers", "register_commands", "register_config_sections", "start_dev_server"}
+    assert hooks == {"bento_addhooks", "register_batchers", "register_commands", "register_config_sections",
+                     "register_http_engines", "start_dev_server"}
 
 
 def test_importing_the_plugin_and_building_the_cli_stays_cheap():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -58,12 +59,15 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("BENTO_SERVER_THREADS", "5")
     monkeypatch.setenv("BENTO_BATCHING_MB_MAX_LATENCY", "222")
     seen = {}
-    monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching: seen.update(server=server, batching=batching))
-    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch"])
+    monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching, engine: seen.update(
+        server=server, batching=batching, engine=engine))
+    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch",
+                                                                 "--engine", "waitress"])
     assert result.exit_code == 0, result.output
     server, batching = seen["server"], seen["batching"]
     assert (server.port, server.threads, server.timeout, server.host) == (7000, 7, 9.0, "127.0.0.1")
     assert (batching.mb_max_latency, batching.enabled) == (222, False)
+    assert (server.engine, seen["engine"].__name__) == ("waitress", "HTTPServer")
 
 
 def test_bad_config_value_is_one_line(tmp_path):
@@ -147,6 +151,48 @@ def test_workers_share_one_socket_and_a_dead_worker_is_replaced(serve_process, i
     line = next(x for x in text.splitlines() if x.startswith('bento_requests_total{api="predict",status="200"}'))
     assert float(line.split()[-1]) >= 20
     assert p.stop() == 0
+
+
+def _socket_inodes(pid: int) -> set:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _connections_held(pid: int, port: int) -> int:
+    """Established connections to `port` whose socket process `pid` holds."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    mine = _socket_inodes(pid)
+    return sum(1 for r in rows if int(r[1].split(":")[1], 16) == port and r[3] == "01" and r[9] in mine)
+
+
+def test_two_workers_share_the_connections_opened_at_once(serve_process, iris_bundle):
+    """32 keep-alive connections opened at once, as a load generator does, end up spread over
+    both workers (granian, which takes every pending connection when it wakes, gets a socket
+    per worker for this)."""
+    p = serve_process([iris_bundle, "--workers", "2"]).wait_ready()
+    workers = _two_workers(p)
+    body = json.dumps(ROWS).encode()
+    request = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    conns = [socket.create_connection(("127.0.0.1", p.port), timeout=30) for _ in range(32)]
+    try:
+        for conn in conns:
+            conn.sendall(request)
+        for conn in conns:
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        held = [_connections_held(pid, p.port) for pid in workers]
+        assert sum(held) == 32 and min(held) > 0, held
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 def test_sigterm_while_a_new_worker_starts_is_not_lost(serve_process, iris_bundle):

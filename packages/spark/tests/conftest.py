@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from bento.testing import iris  # noqa: F401  (the iris data)
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -50,24 +52,21 @@ def spark():
 
 
 @pytest.fixture(scope="session")
-def iris_frame():
+def iris_frame(iris):
     """The 150 iris flowers as a pandas DataFrame with the service's feature names."""
     import pandas as pd
-    from sklearn.datasets import load_iris
 
     from spark_iris_service import FEATURES
 
-    X, _ = load_iris(return_X_y=True)
-    return pd.DataFrame(X, columns=FEATURES)
+    return pd.DataFrame(iris[0], columns=FEATURES)
 
 
 @pytest.fixture(scope="session")
-def iris_forest(iris_frame):
+def iris_forest(iris_frame, iris):
     """A tiny random forest trained on iris."""
-    from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
 
-    _, y = load_iris(return_X_y=True)
+    _, y = iris
     return RandomForestClassifier(n_estimators=10, random_state=0).fit(iris_frame, y)
 
 

@@ -12,7 +12,10 @@ cd "$HARNESS"
 python3 peers.py suite "$BENTO_BENCH_DIR/suite.json" "$@"
 python3 peers.py suite "$BENTO_BENCH_DIR/overload.json" --conc 256 "$@"
 # wrk mixes refusals into its latency figures (see accepted_latency.py): the accepted requests alone
-for model in svc rf; do
-  echo "## iris_$model, 256 connections, --mb-max-latency 50: latency by status"
-  python "$BENTO_BENCH_DIR/accepted_latency.py" --cmd "bento serve $PEERBENCH/bundles/iris_$model --port {port} --mb-max-latency 50"
+for engine in waitress granian; do
+  for model in svc rf; do
+    echo "## iris_$model on $engine, 256 connections, --mb-max-latency 50: latency by status"
+    python "$BENTO_BENCH_DIR/accepted_latency.py" \
+      --cmd "bento serve $PEERBENCH/bundles/iris_$model --port {port} --mb-max-latency 50 --engine $engine"
+  done
 done

@@ -61,9 +61,10 @@ class Batcher:
     """Base of batchers, constructed as `cls(api, policy, observer)` from its registered name.
 
     Online (a server): request threads call `submit`, which returns the task's result or
-    raises `bento.exceptions.Overloaded` (refused before compute) / `TimedOut`. Offline (`bento
-    run`): `run` takes an iterable of task batches and yields (task, result) pairs in order.
-    The defaults call the API at once, one submitted task per call and one batch per call."""
+    raises `bento.exceptions.Overloaded` (refused before compute) / `TimedOut`; a server on an
+    event loop (an ASGI engine) awaits `submit_async` instead, with the same contract. Offline
+    (`bento run`): `run` takes an iterable of task batches and yields (task, result) pairs in
+    order. The defaults call the API at once, one submitted task per call and one batch per call."""
 
     def __init__(self, api: object, policy: BatchPolicy, observer: Optional[BatchObserver] = None) -> None:
         self.api = api
@@ -75,6 +76,16 @@ class Batcher:
         """The result of `task` (called from a request thread)."""
         (result,) = self.api.infer([task])
         return result
+
+    async def submit_async(self, task: InferenceTask, arrived: float, deadline: float,
+                           disconnected: Optional[Callable[[], bool]] = None) -> object:
+        """`submit`, awaited on an event loop. The default runs `submit` in the loop's default
+        executor, so a batcher that only blocks works under every engine, with at most that
+        executor's threads waiting at once; a batcher that can wake a coroutine overrides it."""
+        import asyncio  # only servers on an event loop pay for it
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.submit, task, arrived, deadline, disconnected)
 
     def run(self, batches: Iterable[list]) -> Iterator[tuple]:
         """(task, result) pairs, in order; a task of several rows whose call failed comes back

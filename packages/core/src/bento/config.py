@@ -91,7 +91,7 @@ def format_error(exc: BaseException, type_: Any) -> str:
     """For `cattrs.transform_error`: validator and parser messages say what was expected; keep them."""
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
-    from cattrs.v import format_exception
+    from cattrs.v import format_exception  # third-party: cattrs loads on first use (config.cattrs)
 
     return format_exception(exc, type_)
 

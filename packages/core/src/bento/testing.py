@@ -1,5 +1,6 @@
 """Test support for Bento and its plugins: `from bento.testing import bento_home` in a conftest
 gives every test a private BENTO_HOME (configuration is read afresh from it by every entry point);
+`iris` is the iris flowers every package's tests train their tiny models on;
 `plugin_venv` installs a third-party plugin the way a user would, next to this environment;
 `import_graph`/`import_cycles` let a package's tests keep its modules free of import circles."""
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-__all__ = ["bento_home", "plugin_venv", "import_graph", "import_cycles"]
+__all__ = ["bento_home", "iris", "plugin_venv", "import_graph", "import_cycles"]
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,14 @@ def bento_home(tmp_path: Any, monkeypatch: Any) -> Iterator[Any]:
     home = tmp_path / "bento_home"
     monkeypatch.setenv("BENTO_HOME", str(home))
     yield home
+
+
+@pytest.fixture(scope="session")
+def iris() -> tuple:
+    """(X, y): the 150 iris flowers as numpy arrays, from scikit-learn's bundled copy (no download)."""
+    from sklearn.datasets import load_iris  # the tests' dependency, not bento's
+
+    return load_iris(return_X_y=True)
 
 
 def plugin_venv(directory: Path, *projects: Path) -> str:

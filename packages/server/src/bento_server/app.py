@@ -1,16 +1,20 @@
-"""The Falcon app of a service: routes, request ids, JSON errors, and the batchers behind the APIs."""
+"""The Falcon app of a service: routes, request ids, JSON errors, and the batchers behind the APIs,
+as a WSGI app and as an ASGI app (for the HTTP engine's `interface`) over the same resources."""
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from functools import cached_property
 from typing import Any, Optional
 
 import falcon
+import falcon.asgi
 from bento.artifacts.base import thaw
 from bento.batching import Batcher, BatchPolicy
 from bento.openapi import openapi_spec
 
+from .asgi import AsyncView, coroutine
 from .config import BatchingConfig, ServerConfig
 from .errors import HTTPFault, Overloaded, error_body, request_id
 from .inference import InferenceResource
@@ -18,7 +22,7 @@ from .metrics import Metrics
 from .operations import Feedback, Health, MetricsExport, Ready, StaticFile, StaticJSON, SwaggerAsset, SwaggerUI
 from .probes import ServingState
 
-__all__ = ["ServingState", "BentoApp", "loading_app", "service_metadata"]
+__all__ = ["ServingState", "BentoApp", "AsgiApp", "loading_app", "service_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,13 @@ class _RequestIds:
         req.context.request_id = request_id(req.env.get("HTTP_X_REQUEST_ID"))
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, succeeded: bool) -> None:
+        resp.set_header("X-Request-Id", req.context.request_id)
+
+    async def process_request_async(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        req.context.request_id = request_id(req.get_header("X-Request-Id"))
+
+    async def process_response_async(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: Any,
+                                     succeeded: bool) -> None:
         resp.set_header("X-Request-Id", req.context.request_id)
 
 
@@ -60,9 +71,9 @@ def _handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exceptio
     _handle_fault(req, resp, HTTPFault("internal server error"), params)
 
 
-class _App(falcon.App):
-    """Falcon with HEAD on every GET route (monitors probe with HEAD; Falcon answers HEAD
-    without the body but with its Content-Length)."""
+class _HeadOnGet:
+    """HEAD on every GET route (monitors probe with HEAD; Falcon answers HEAD without the body
+    but with its Content-Length)."""
 
     def add_route(self, uri_template: str, resource: object, **kwargs: Any) -> None:
         if hasattr(resource, "on_get") and not hasattr(resource, "on_head"):
@@ -70,23 +81,35 @@ class _App(falcon.App):
         super().add_route(uri_template, resource, **kwargs)
 
 
-def _falcon_app() -> falcon.App:
-    app = _App(middleware=[_RequestIds()])
+class _App(_HeadOnGet, falcon.App):
+    pass
+
+
+class _AsgiFalcon(_HeadOnGet, falcon.asgi.App):
+    pass
+
+
+def _falcon_app(interface: str = "wsgi") -> falcon.App:
+    """An empty app of the engine's interface ("wsgi" or "asgi") with the server's middleware and errors."""
+    asgi = interface == "asgi"
+    handler = coroutine if asgi else (lambda func: func)
+    app = (_AsgiFalcon if asgi else _App)(middleware=[_RequestIds()])
     app.set_error_serializer(_serialize_http_error)
-    app.add_error_handler(HTTPFault, _handle_fault)
-    app.add_error_handler(Exception, _handle_unexpected)
+    app.add_error_handler(HTTPFault, handler(_handle_fault))
+    app.add_error_handler(Exception, handler(_handle_unexpected))
     return app
 
 
-def loading_app() -> falcon.App:
+def _loading(req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
+    raise Overloaded("the service is loading")
+
+
+def loading_app(interface: str = "wsgi") -> falcon.App:
     """What answers while the bundle loads: /healthz 200, everything else 503 with Retry-After."""
-    app = _falcon_app()
-    app.add_route("/healthz", Health())
-
-    def sink(req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
-        raise Overloaded("the service is loading")
-
-    app.add_sink(sink, "/")
+    app = _falcon_app(interface)
+    asgi = interface == "asgi"
+    app.add_route("/healthz", AsyncView(Health()) if asgi else Health())
+    app.add_sink(coroutine(_loading) if asgi else _loading, "/")
     return app
 
 
@@ -109,7 +132,8 @@ def service_metadata(service: Any) -> dict:
 
 
 class BentoApp:
-    """A service behind Falcon: one batcher per API, shared metrics."""
+    """A service behind Falcon: one batcher per API, shared metrics. `wsgi` and `asgi` are two
+    Falcon apps over the same resources and batchers; an engine serves the one of its interface."""
 
     def __init__(self, service: Any, server: ServerConfig, batching: BatchingConfig,
                  state: Optional[ServingState] = None) -> None:
@@ -117,36 +141,65 @@ class BentoApp:
         self.state = state or ServingState()
         self.metrics = Metrics()
         self.batchers: list = []
-        app = self.wsgi = _falcon_app()
+        self.routes: list = []
         refusal_slots = threading.Semaphore(max(1, server.threads // 2))
         for api in service.inference_apis:
             metrics = self.metrics.for_api(api.name)
             batcher = _batcher(service, api, server, batching, metrics)
             self.batchers.append(batcher)
-            app.add_route(f"/{api.route}", InferenceResource(
+            self.routes.append((f"/{api.route}", InferenceResource(
                 api, batcher, metrics, timeout=server.timeout,
                 max_request_size=server.max_request_size, refusal_delay=server.refusal_delay,
-                refusal_slots=refusal_slots))
-        app.add_route("/healthz", Health())
-        app.add_route("/readyz", Ready(self.state))
-        app.add_route("/metadata", StaticJSON(service_metadata(service)))
-        app.add_route("/docs.json", StaticJSON(openapi_spec(service)))
-        app.add_route("/metrics", MetricsExport(self.metrics))
-        app.add_route("/feedback", Feedback(self.metrics))
+                refusal_slots=refusal_slots)))
         swagger = SwaggerUI(f"{service.name} {service.version}")
-        app.add_route("/docs", swagger)
-        app.add_route("/swagger-ui/{name}", SwaggerAsset())
-        static = service.web_static_content
-        if static:
-            app.add_static_route("/", static)
-        index = os.path.join(static, "index.html") if static else None
-        app.add_route("/", StaticFile(index) if index and os.path.isfile(index) else swagger)
+        self.routes += [
+            ("/healthz", Health()), ("/readyz", Ready(self.state)),
+            ("/metadata", StaticJSON(service_metadata(service))), ("/docs.json", StaticJSON(openapi_spec(service))),
+            ("/metrics", MetricsExport(self.metrics)), ("/feedback", Feedback(self.metrics)),
+            ("/docs", swagger), ("/swagger-ui/{name}", SwaggerAsset())]
+        self.static = service.web_static_content
+        index = os.path.join(self.static, "index.html") if self.static else None
+        self.routes.append(("/", StaticFile(index) if index and os.path.isfile(index) else swagger))
+        self.wsgi = self._falcon("wsgi")
         self.state.loaded = True
+
+    @cached_property
+    def asgi(self) -> "AsgiApp":
+        """The ASGI app, made on first use (most servers run a WSGI engine)."""
+        return AsgiApp(self._falcon("asgi"), self.routes)
+
+    def serving(self, interface: str) -> Any:
+        """The app an engine of `interface` ("wsgi" or "asgi") calls."""
+        return self.asgi if interface == "asgi" else self.wsgi
+
+    def _falcon(self, interface: str) -> falcon.App:
+        app = _falcon_app(interface)
+        if self.static:
+            app.add_static_route("/", self.static)
+        for uri, resource in self.routes:
+            app.add_route(uri, AsyncView(resource) if interface == "asgi" else resource)
+        return app
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the batchers once their queues are empty."""
         for batcher in self.batchers:
             batcher.close(timeout)
+
+
+class AsgiApp:
+    """Falcon's ASGI app, except for the inference routes: their requests go straight to their
+    resource (InferenceResource.serve_asgi says why). `falcon` is the app for everything else."""
+
+    def __init__(self, falcon_app: falcon.asgi.App, routes: list) -> None:
+        self.falcon = falcon_app
+        self.inference = {uri: resource for uri, resource in routes if isinstance(resource, InferenceResource)}
+
+    def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        if scope["type"] == "http":
+            resource = self.inference.get(scope["path"])
+            if resource is not None and scope["method"] in resource.methods:
+                return resource.serve_asgi(scope, receive, send)
+        return self.falcon(scope, receive, send)
 
 
 def _batcher(service: Any, api: Any, server: ServerConfig, batching: BatchingConfig, observer: Any) -> Batcher:

@@ -1,5 +1,6 @@
 """The `adaptive` batcher: micro-batching in process, one runner thread per API, fed by the
-request threads (registered through `register_batchers`; `[batching] batcher` picks it).
+request threads of a WSGI engine (`submit` blocks) or the coroutines of an ASGI engine
+(`submit_async` awaits), registered through `register_batchers`; `[batching] batcher` picks it.
 
 Algorithm (docs/serving.md has the long form):
 * Work-conserving: when the model is idle, the runner takes whatever is queued at once, so a
@@ -16,12 +17,14 @@ Algorithm (docs/serving.md has the long form):
   deadline is still served (the newest first), never refused as a whole.
 Isolation of failures is the API's (`InferenceAPI.infer`), not the batcher's. The runner, not
 the request thread, calls the model, so a hung function cannot keep a request from answering
-504 at its timeout.
+504 at its timeout. A batch's waiting coroutines are woken with one call into their event loop,
+not one per request: each wake-up of the loop costs a GIL hand-over.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from asyncio import get_running_loop
 from collections import deque
 from time import monotonic
 from typing import Any, Callable, Optional
@@ -40,7 +43,10 @@ _QUEUED, _RUNNING, _DONE, _ABANDONED = range(4)
 
 
 class _Item:
-    __slots__ = ("task", "rows", "arrived", "deadline", "disconnected", "state", "result", "error", "_lock")
+    """A submitted task and what became of it; subclasses say how its submitter waits."""
+
+    __slots__ = ("task", "rows", "arrived", "deadline", "disconnected", "state", "result", "error")
+    loop: Any = None  # the event loop of a waiting coroutine
 
     def __init__(self, task: Any, arrived: float, deadline: float, disconnected: Optional[Callable]) -> None:
         self.task = task
@@ -51,6 +57,21 @@ class _Item:
         self.state = _QUEUED
         self.result = None
         self.error: Optional[Exception] = None
+
+    def outcome(self) -> Any:
+        """The delivered result, or the refusal it got instead."""
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class _Waiter(_Item):
+    """Submitted by a thread that blocks on a lock until its result is there."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, task: Any, arrived: float, deadline: float, disconnected: Optional[Callable]) -> None:
+        super().__init__(task, arrived, deadline, disconnected)
         self._lock = threading.Lock()
         self._lock.acquire()
 
@@ -59,6 +80,39 @@ class _Item:
 
     def wake(self) -> None:
         self._lock.release()
+
+
+class _Awaiter(_Item):
+    """Submitted by a coroutine that awaits `future`: True once delivered, False at its timeout."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, task: Any, arrived: float, deadline: float, disconnected: Optional[Callable], loop: Any) -> None:
+        super().__init__(task, arrived, deadline, disconnected)
+        self.loop = loop
+        self.future = loop.create_future()
+
+
+def _resolve(futures: list, value: bool = True) -> None:
+    """Complete the futures not completed yet (on their loop's thread)."""
+    for future in futures:
+        if not future.done():
+            future.set_result(value)
+
+
+def _wake(items: list) -> None:
+    """Wake the submitters of delivered items: threads one by one, coroutines one call per loop."""
+    loops: dict = {}
+    for item in items:
+        if item.loop is None:
+            item.wake()
+        else:
+            loops.setdefault(item.loop, []).append(item.future)
+    for loop, futures in loops.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, futures)
+        except RuntimeError:  # the loop was closed: no one awaits these any more
+            pass
 
 
 class AdaptiveBatcher(Batcher):
@@ -83,12 +137,34 @@ class AdaptiveBatcher(Batcher):
         self._thread = threading.Thread(target=self._loop, name=f"bento-runner-{api.name}", daemon=True)
         self._thread.start()
 
-    # ---------------------------------------------------------------- request threads
+    # ---------------------------------------------------------------- request threads and coroutines
     def submit(self, task: Any, arrived: float, timeout_at: float,
                disconnected: Optional[Callable[[], bool]] = None) -> Any:
         """The InferenceResult/InferenceError of `task`; raises Overloaded (503) or TimedOut (504)."""
+        item = _Waiter(task, arrived, min(arrived + self.max_latency, timeout_at), disconnected)
+        self._enqueue(item)
+        if not item.wait(timeout_at - monotonic()):
+            self._expire(item)
+        return item.outcome()
+
+    async def submit_async(self, task: Any, arrived: float, timeout_at: float,
+                           disconnected: Optional[Callable[[], bool]] = None) -> Any:
+        """`submit` for a coroutine: it awaits a future the runner completes, holding no thread."""
+        loop = get_running_loop()
+        item = _Awaiter(task, arrived, min(arrived + self.max_latency, timeout_at), disconnected, loop)
+        self._enqueue(item)
+        timer = loop.call_later(max(0.0, timeout_at - monotonic()), _resolve, [item.future], False)
+        try:
+            delivered = await item.future
+        finally:
+            timer.cancel()
+        if not delivered:
+            self._expire(item)
+        return item.outcome()
+
+    def _enqueue(self, item: _Item) -> None:
+        """Admit `item` into the queue, or raise Overloaded."""
         now = monotonic()
-        item = _Item(task, arrived, min(arrived + self.max_latency, timeout_at), disconnected)
         with self._cv:
             if self._closed:
                 raise Overloaded("the server is shutting down")
@@ -104,20 +180,19 @@ class AdaptiveBatcher(Batcher):
             self.observer.queued(self._queued_rows)
             if self._waiting:  # a busy runner looks at the queue anyway when its batch is done
                 self._cv.notify()
-        if not item.wait(timeout_at - monotonic()):
-            with self._cv:
-                if item.state == _QUEUED:
-                    self._queue.remove(item)
-                    self._queued_rows -= item.rows
-                    self.observer.rejected("timeout")
-                    raise Overloaded("the request waited for the model longer than the server timeout")
-                if item.state == _RUNNING:
-                    item.state = _ABANDONED
-                    self.observer.rejected("timeout")
-                    raise TimedOut("the API did not answer within the server timeout")
-        if item.error is not None:
-            raise item.error
-        return item.result
+
+    def _expire(self, item: _Item) -> None:
+        """`item`'s timeout passed: raise unless its result was delivered meanwhile."""
+        with self._cv:
+            if item.state == _QUEUED:
+                self._queue.remove(item)
+                self._queued_rows -= item.rows
+                self.observer.rejected("timeout")
+                raise Overloaded("the request waited for the model longer than the server timeout")
+            if item.state == _RUNNING:
+                item.state = _ABANDONED
+                self.observer.rejected("timeout")
+                raise TimedOut("the API did not answer within the server timeout")
 
     def _hopeless(self, now: float, item: _Item) -> bool:
         """True when the item would finish after its deadline, by the latency model (lock held).
@@ -250,14 +325,16 @@ class AdaptiveBatcher(Batcher):
         self._deliver(batch, results)
 
     def _deliver(self, batch: list, results: list, running_rows: int = 0) -> None:
-        """Hand results to the waiting request threads; `running_rows` is what still computes."""
+        """Hand results to their waiting submitters; `running_rows` is what still computes."""
+        delivered = []
         with self._cv:
             self._running_rows = running_rows
             for item, result in zip(batch, results):
                 if item.state == _RUNNING:
                     item.state = _DONE
                     item.result = result
-                    item.wake()
+                    delivered.append(item)
+        _wake(delivered)
 
     # ---------------------------------------------------------------- lifecycle
     def close(self, timeout: float = 5.0) -> None:

@@ -19,6 +19,8 @@ __all__ = ["serve_cmd"]
                    "queue ahead of them [server.probe_port, default none].")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Pre-forked worker processes sharing the model [server.workers, default 1].")
+@click.option("--engine", default=None,
+              help="HTTP engine: waitress, or one a plugin adds (granian) [server.engine, default waitress].")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Request threads per worker [server.threads, default 256].")
 @click.option("--mb-max-batch-size", type=click.IntRange(min=1), default=None,
@@ -41,20 +43,22 @@ __all__ = ["serve_cmd"]
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
 @pass_cli
 def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[int], probe_port: Optional[int],
-              workers: Optional[int], threads: Optional[int],
+              workers: Optional[int], engine: Optional[str], threads: Optional[int],
               mb_max_batch_size: Optional[int], mb_max_latency: Optional[int], disable_microbatch: Optional[bool],
               timeout: Optional[float], max_request_size: Optional[int], idle_timeout: Optional[float],
               header_timeout: Optional[float], cpu_affinity: Optional[bool], trust_pickle: Optional[bool]) -> None:
     """Serve BENTO over HTTP until SIGTERM/SIGINT (which drain in-flight requests first)."""
-    from .lifecycle import serve  # Falcon, waitress and the batcher load only when serving
+    from .engine import http_engine
+    from .lifecycle import serve  # Falcon, the engine and the batcher load only when serving
 
     config = cli.configure({
-        "server": {"host": host, "port": port, "probe_port": probe_port, "workers": workers, "threads": threads, "timeout": timeout,
-                   "max_request_size": max_request_size, "idle_timeout": idle_timeout,
-                   "header_timeout": header_timeout, "cpu_affinity": cpu_affinity},
+        "server": {"host": host, "port": port, "probe_port": probe_port, "workers": workers, "engine": engine,
+                   "threads": threads, "timeout": timeout, "max_request_size": max_request_size,
+                   "idle_timeout": idle_timeout, "header_timeout": header_timeout, "cpu_affinity": cpu_affinity},
         "batching": {"mb_max_batch_size": mb_max_batch_size, "mb_max_latency": mb_max_latency,
                      "enabled": False if disable_microbatch else None},
         "security": {"trust_pickle": trust_pickle},
     })
     logging.getLogger("bento.feedback").setLevel(logging.INFO)
-    serve(lambda: cli.load(bento, trust_pickle), config.server, config.batching)
+    serve(lambda: cli.load(bento, trust_pickle), config.server, config.batching,
+          http_engine(cli.plugins, config.server.engine))

@@ -36,6 +36,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = attrs.field(default=5000, validator=[_at_least(0), _at_most(65535)])
     workers: int = attrs.field(default=1, validator=_at_least(1))
+    engine: str = "waitress"  # the HTTP engine, a name registered through `register_http_engines`
     # A waiting request holds a thread, so threads bound how many requests one batch can group.
     threads: int = attrs.field(default=256, validator=_at_least(1))
     timeout: float = attrs.field(default=60.0, validator=_at_least(0.001))  # seconds, per request

@@ -9,7 +9,7 @@ from typing import Any
 import falcon
 import orjson
 
-from .body import read_body
+from .body import read_body, read_body_async
 from .errors import HTTPFault, Overloaded
 from .probes import HEALTHY, READY, ServingState
 
@@ -121,7 +121,12 @@ class Feedback:
         self.metrics = metrics
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = read_body(req.env, self.MAX_SIZE)
+        self._record(read_body(req.env, self.MAX_SIZE), resp)
+
+    async def on_post_async(self, req: Any, resp: Any) -> None:
+        self._record(await read_body_async(req, self.MAX_SIZE), resp)
+
+    def _record(self, body: bytes, resp: Any) -> None:
         try:
             record = orjson.loads(body)
         except orjson.JSONDecodeError as e:

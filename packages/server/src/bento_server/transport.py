@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import threading
 import time
 from typing import Any, Callable, Optional
 
@@ -23,6 +24,7 @@ from . import arrival
 from .channel import Channel, ClientDisconnected, Probe
 from .config import ServerConfig
 from .dozing import DOZE_AFTER, Dozing, can_doze
+from .engine import KERNEL_SEND_BUFFER, SPARE_FILES, open_files_limit
 
 __all__ = ["HTTPServer", "bind_socket"]
 
@@ -50,13 +52,6 @@ _FULL_FOR = 0.1
 _MIN_WAIT = 0.25
 _EVICT_LOG_EVERY = 60.0  # seconds between two warnings about evictions
 _PROBE_CONNECTIONS = 64  # connection limit of the probe listener (server.probe_port)
-# The kernel's send buffer of a connection, fixed rather than autotuned. Autotuned, 300 clients
-# that read nothing made the kernel hold ~4 MB each (1.1 GB: past tcp_mem's pressure threshold,
-# where every connection's buffers shrink) and honest throughput fell by 58 %. The kernel doubles
-# it for its bookkeeping: 128 KB a connection (128 MB at 1,000 that do not read); 128 KB in
-# flight is 1 Gbit/s at a 1 ms round trip, 2.6 MB/s at 50 ms.
-_KERNEL_SEND_BUFFER = 64 * 1024
-_SPARE_FILES = 128  # descriptors kept for files, pipes and the model's own use
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() drops what is unsent and resets
 
 
@@ -240,22 +235,15 @@ class _Server(TcpWSGIServer):
             super().add_task(channel)
 
 
-def _open_files_limit() -> int:
-    """RLIMIT_NOFILE's soft limit (a container's may be 1,024); effectively unbounded elsewhere."""
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError):
-        return 1 << 30
-    return soft if soft != resource.RLIM_INFINITY else 1 << 30
-
-
-def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
-    """A listening TCP socket (IPv4 or IPv6, from `host`); port 0 picks a free port."""
+def bind_socket(host: str, port: int, backlog: int, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket (IPv4 or IPv6, from `host`); port 0 picks a free port. With
+    `reuse_port`, other sockets may listen on the same port and the kernel spreads new
+    connections over them (SO_REUSEPORT)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as e:
@@ -268,7 +256,10 @@ def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
 
 class HTTPServer:
     """waitress serving `app` on `sock`, and probes only on `probe_sock` when given; `run()`
-    blocks the calling thread until stopped or drained."""
+    blocks the calling thread until stopped or drained. The default HTTP engine
+    (`register_http_engines` name `waitress`, contract in engine.py)."""
+
+    interface = "wsgi"
 
     def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig, probe: Optional[Probe] = None,
                  probe_sock: Optional[socket.socket] = None) -> None:
@@ -283,8 +274,14 @@ class HTTPServer:
         if config.workers == 1:
             self.server.accept_burst = _ACCEPT_BURST
         self.listeners = [self.server]
+        # The probe listener has an I/O loop of its own, on a thread of its own (run()): a main loop
+        # slowed by a flood (thousands of connections, request threads holding the GIL) took up to
+        # 2.4 s a pass, and a probe on the probe port waited for it.
+        self.probes: Optional[_Server] = None
         if probe_sock is not None:
-            self.listeners.append(self._listener(app, probe_sock, _PROBE_CONNECTIONS, probe, probes_only=True))
+            self.probes = self._listener(app, probe_sock, _PROBE_CONNECTIONS, probe, {}, probes_only=True)
+            self.listeners.append(self.probes)
+        self._probes_thread: Optional[threading.Thread] = None
         host, port = sock.getsockname()[:2]
         self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._stop = False
@@ -292,19 +289,19 @@ class HTTPServer:
         self._open = list(self.listeners)  # listeners whose socket is still open
 
     def _listener(self, app: Callable, sock: socket.socket, connection_limit: int, probe: Optional[Probe],
-                  probes_only: bool = False) -> _Server:
+                  loop_map: Optional[dict] = None, probes_only: bool = False) -> _Server:
         config = self.config
         # taken over the limit at most as many again, within the descriptors this process may open
-        connection_limit = max(1, min(connection_limit, (_open_files_limit() - _SPARE_FILES) // 2))
+        connection_limit = max(1, min(connection_limit, (open_files_limit() - SPARE_FILES) // 2))
         adj = Adjustments(
             threads=config.threads, connection_limit=connection_limit, cleanup_interval=1,
             max_request_body_size=config.max_request_size, max_request_header_size=config.max_header_size,
             backlog=config.backlog, asyncore_use_poll=True, channel_request_lookahead=1,
             clear_untrusted_proxy_headers=False, ident="bento")
         adj.socket_options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
-                              (socket.SOL_SOCKET, socket.SO_SNDBUF, _KERNEL_SEND_BUFFER)]
-        server = _Server(app, map=self.map, _sock=sock, dispatcher=self.tasks, adj=adj, bind_socket=False,
-                         sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()), config=config)
+                              (socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)]
+        server = _Server(app, map=self.map if loop_map is None else loop_map, _sock=sock, dispatcher=self.tasks,
+                         adj=adj, bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()), config=config)
         server.probe, server.probes_only = probe, probes_only
         return server
 
@@ -314,11 +311,13 @@ class HTTPServer:
         `keep_listener` leaves the listening sockets open on stop (the worker pool forks workers
         onto them after the loading phase)."""
         tick = 1.0
+        if self.probes is not None:
+            self._probes_thread = threading.Thread(target=self._serve_probes, name="bento-probes", daemon=True)
+            self._probes_thread.start()
         try:
             while not self._stop:
                 wasyncore.loop(timeout=tick, map=self.map, use_poll=True, count=1)
-                for listener in self.listeners:
-                    listener.between_passes()
+                self.server.between_passes()
                 if self._drain_until is not None:
                     if self.server in self._open:  # the probe listener stays: liveness holds while draining
                         self.server.accept_backlog()
@@ -329,7 +328,17 @@ class HTTPServer:
                     if self._drained():
                         break
         finally:
+            self._stop = True
+            if self._probes_thread is not None:
+                self.probes.pull_trigger()
+                self._probes_thread.join()
             self._shutdown(keep_listener)
+
+    def _serve_probes(self) -> None:
+        """The probe listener's I/O loop, until run() ends."""
+        while not self._stop:
+            wasyncore.loop(timeout=1.0, map=self.probes._map, use_poll=True, count=1)
+            self.probes.between_passes()
 
     def drain(self, grace: Optional[float] = None) -> None:
         """Stop accepting, finish what is in flight (at most `grace` seconds), then return from run().
@@ -354,8 +363,9 @@ class HTTPServer:
         self._open.remove(listener)
 
     def _channels(self) -> list:
-        """Every open connection, dozing ones too."""
-        return [c for listener in self.listeners for c in list(listener.active_channels.values())]
+        """Every open connection of the main listener, dozing ones too (the probe listener's are
+        its own thread's until run() ends)."""
+        return list(self.server.active_channels.values())
 
     def _drained(self) -> bool:
         now = time.time()
@@ -370,7 +380,7 @@ class HTTPServer:
         return not self._channels() or now >= self._drain_until
 
     def _shutdown(self, keep_listener: bool) -> None:
-        for channel in self._channels():
+        for channel in [c for listener in self.listeners for c in list(listener.active_channels.values())]:
             channel.handle_close()
         for listener in list(self._open):
             if keep_listener:

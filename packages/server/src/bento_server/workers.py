@@ -32,11 +32,11 @@ _CRASH_LIMIT = 5
 
 
 class WorkerPool:
-    """`server.workers` forked processes, each running `work()` (serving `socks` until a stop
-    signal has drained it). A worker starts with STOP_SIGNALS blocked: `work` unblocks them once
-    its own handlers are installed."""
+    """`server.workers` forked processes, each running `work(slot)` (serving `socks` until a stop
+    signal has drained it; `slot` 0..workers-1, a replacement gets its predecessor's). A worker
+    starts with STOP_SIGNALS blocked: `work` unblocks them once its own handlers are installed."""
 
-    def __init__(self, work: Callable[[], None], socks: Sequence[socket.socket], server: ServerConfig) -> None:
+    def __init__(self, work: Callable[[int], None], socks: Sequence[socket.socket], server: ServerConfig) -> None:
         self.work = work
         self.socks = socks
         self.server = server
@@ -114,7 +114,7 @@ class WorkerPool:
                 cpu = pin_to_one_cpu(self._first_slot + slot)
                 if cpu is not None:
                     log.info("worker %d runs on CPU %d", os.getpid(), cpu)
-            self.work()
+            self.work(slot)
             code = 0
         except BaseException:
             log.exception("worker %d failed", os.getpid())

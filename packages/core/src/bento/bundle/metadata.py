@@ -143,7 +143,7 @@ class BundleMetadata:
 
     @classmethod
     def from_yaml(cls, text: str, where: str = METADATA_FILE) -> "BundleMetadata":
-        import yaml
+        import yaml  # third-party: off `import bento`
 
         try:
             data = yaml.safe_load(text)
@@ -152,7 +152,7 @@ class BundleMetadata:
         return cls.from_dict(data, where)
 
     def to_yaml(self) -> str:
-        import yaml
+        import yaml  # third-party: off `import bento`
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 

@@ -77,7 +77,7 @@ def _origin(name: str) -> Optional[str]:
 
 def analyze(module_name: str) -> Analysis:
     """Walk imports from `module_name`; local = not stdlib, not site-packages, not installed."""
-    from importlib_metadata import packages_distributions, version
+    from importlib_metadata import packages_distributions, version  # third-party, slow to import: only when saving
 
     top_to_dists = packages_distributions()
     system = _system_dirs()

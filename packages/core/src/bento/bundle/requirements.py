@@ -10,7 +10,7 @@ __all__ = ["build_requirements", "installed_version"]
 
 
 def installed_version(dist: str) -> str:
-    from importlib_metadata import PackageNotFoundError, version
+    from importlib_metadata import PackageNotFoundError, version  # third-party, slow to import: only when saving
 
     try:
         return version(dist)

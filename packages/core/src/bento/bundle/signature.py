@@ -80,7 +80,7 @@ def fingerprint(key_blob: bytes) -> str:
 
 
 def public_key_blob(key: "Ed25519PublicKey") -> bytes:
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization  # third-party: only where a key is used
 
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return _string(_ED25519) + _string(raw)
@@ -117,7 +117,7 @@ class Signature:
         sig = _Reader(self.signature)
         sig_type, raw_sig = sig.string(), sig.string()
         sig.end()
-        from cryptography.exceptions import InvalidSignature
+        from cryptography.exceptions import InvalidSignature  # third-party: only where a key is used
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
         if key_type != _ED25519 or sig_type != _ED25519:
@@ -189,7 +189,7 @@ def key_file_public_blob(path: str) -> tuple:
 
 def load_private_key(path: str, passphrase: Optional[bytes] = None) -> "Ed25519PrivateKey":
     """An OpenSSH ed25519 private key file (as `ssh-keygen -t ed25519` writes it)."""
-    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.exceptions import UnsupportedAlgorithm  # third-party: only where a key is used
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

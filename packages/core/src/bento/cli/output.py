@@ -33,7 +33,7 @@ def render(data: Any, fmt: str, columns: Sequence[str] = ()) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, default=str))
     elif fmt == "yaml":
-        import yaml
+        import yaml  # third-party: only for this format
 
         click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
     else:

@@ -1,0 +1,16 @@
+"""The `server-granian` entry point of the `bento` group: registers the `granian` HTTP engine.
+Cheap to import: granian loads only when the engine is chosen."""
+from __future__ import annotations
+
+from typing import Callable
+
+from bento import hookimpl
+
+__all__ = ["register_http_engines"]
+
+
+@hookimpl
+def register_http_engines(register: Callable[[str, type], None]) -> None:
+    from .engine import GranianEngine
+
+    register("granian", GranianEngine)

@@ -113,7 +113,7 @@ def test_deeply_nested_metadata_is_invalid_argument_not_internal(yatai, make_bun
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "nested more than 32 levels" in err.details()
 
 
-def test_silent_upload_streams_do_not_starve_reads(backend, make_bundle):
+def test_silent_upload_streams_do_not_starve_reads(backend, make_bundle, caplog):
     server = start_server(backend, idle_timeout_seconds=3.0)
     try:
         stub = raw_stub(server)
@@ -142,7 +142,9 @@ def test_silent_upload_streams_do_not_starve_reads(backend, make_bundle):
             time.sleep(0.1)
         assert temp_objects(backend) == []
     finally:
-        server.stop(grace=0)
+        server.stop(grace=30)  # returns once every handler has ended, and logged what it logs
+    tracebacks = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.exc_info]
+    assert tracebacks == [], "a client that went away is not a server error"
 
 
 def test_small_archive_cannot_expand_far_on_pull(yc, make_bundle, bento_home):

@@ -74,7 +74,8 @@ def _handler(func: Callable) -> Callable:
     def fail(self: "YataiServicer", context: Any, exc: BaseException, started: float) -> None:
         if not context.is_active():  # the client went away (cancelled): nobody to answer
             self.metrics.observe(method, "CANCELLED", started)
-            raise exc
+            log.info("%s: the client went away: %s", method, _shorten(str(exc)))
+            context.abort(grpc.StatusCode.CANCELLED, "the client went away")  # re-raising logs a traceback
         code, message = _status(exc)
         self.metrics.observe(method, code.name, started)
         context.abort(code, message)

@@ -1,4 +1,5 @@
-"""The benchmark's services: the same two APIs as the BentoML 0.13 peer (peers/bento013_service.py)."""
+"""The benchmark's services: the same two APIs as the BentoML 0.13 peer (peers/bento013_service.py),
+and an echo without a model, which measures what bento adds over its HTTP engine's own echo."""
 import numpy as np
 from bento import BentoService, api, artifacts, env
 from bento_adapters import DataframeInput, JsonInput
@@ -37,3 +38,16 @@ class IrisSVCOnnx(IrisSVC):
 
 class IrisRFOnnx(IrisSVCOnnx):
     """The same APIs over the RandomForest compiled to ONNX."""
+
+
+class Echo(BentoService):
+    """No model: the request's JSON back, as the engines' ceilings (falcon_ceiling.py) do, so the
+    difference in CPU per request is bento's own cost (adapters, pipeline, batcher, guard)."""
+
+    @api(input=JsonInput(), batch=False)
+    def echo(self, parsed_json):
+        return parsed_json
+
+    @api(input=JsonInput(), batch=True)
+    def echo_batch(self, bodies):
+        return bodies

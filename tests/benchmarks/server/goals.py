@@ -1,5 +1,5 @@
-"""Our entries as ratios to the best peer of the same run, and our CPU per request over each
-engine's echo ceiling, from a results.json of `peers.py suite` (run_suite.sh):
+"""Our entries as ratios to the best peer of the same run, and bento's own CPU per request (its
+model-less echo) over each engine's echo ceiling, from a results.json of `peers.py suite` (run_suite.sh):
 
     python goals.py $PEERBENCH/results/<timestamp>/results.json
 
@@ -12,6 +12,7 @@ import json
 import re
 import sys
 
+ECHO = re.compile(r"^ours-(?:(?P<engine>granian)-)?echo-(?P<variant>\w+)-w1$")
 OURS = re.compile(r"^ours-(?:(?P<engine>granian)-)?(?P<model>svc|rf)(?P<onnx>-onnx)?-(?P<variant>\w+)-w(?P<workers>\d)$")
 
 
@@ -68,6 +69,17 @@ def main(path: str) -> None:
         print(f"| {entry['name']} | {p50:.2f} | {peer['p50_ms']:.2f} ({name}) | {p50 / peer['p50_ms']:.2f}x | "
               f"{entry['cold_start_s']:.2f} ({cold:.2f}) | {entry['cold_start_s'] / cold:.2f}x | "
               f"{entry['rss_mb']:.0f} ({rss:.0f}) | {entry['rss_mb'] / rss:.2f}x |")
+    print("\n| bento's echo (no model) | conc | req/s | p50 ms | CPU us/req | over the engine's echo |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for entry in results:
+        m = ECHO.match(entry["name"])
+        ceiling = m and ceilings.get(f"ceiling-falcon-{m['engine'] or 'waitress'}" + ("-w1" if m["engine"] else ""))
+        if not ceiling:
+            continue
+        for conc, step in sorted(steps(entry).items()):
+            base = steps(ceiling).get(conc)
+            over = f"{cpu_us(step) - cpu_us(base):.0f} us" if base else ""
+            print(f"| {entry['name']} | {conc} | {step['ok_rps']:.0f} | {step['p50_ms']:.2f} | {cpu_us(step):.0f} | {over} |")
     print("\n| ceiling | conc | req/s | p50 ms | p99 ms | CPU us/req |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, entry in ceilings.items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .artifacts.base import BentoServiceArtifact
-from .hookspecs import hookimpl
+from .markers import hookimpl
 from .loading import load
 from .service import BentoService, api, artifacts, env, ver, web_static_content
 

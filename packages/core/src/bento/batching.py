@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, Optional, Protocol
 
 import attrs
 
-from .hookspecs import hookimpl
+from .markers import hookimpl
 from .types import InferenceTask
 
 __all__ = ["BatchPolicy", "BatchObserver", "Batcher", "OfflineBatcher", "register_batchers"]

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import attrs
+import pluggy
 
 from .exceptions import ConfigError
-from .hookspecs import hookimpl
-from .plugins import PluginManager
+from .markers import hookimpl
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,7 +144,7 @@ def split_key(dotted: str) -> tuple:
     return section, key
 
 
-def section_classes(pm: PluginManager) -> dict:
+def section_classes(pm: pluggy.PluginManager) -> dict:
     classes: dict[str, type] = {}
 
     def register(name: str, cls: type) -> None:
@@ -175,7 +175,7 @@ def read_file(path: Optional[Path] = None) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
-def load_config(pm: PluginManager, overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
+def load_config(pm: pluggy.PluginManager, overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 environ: Optional[Mapping[str, str]] = None, file_data: Optional[dict] = None) -> Config:
     """File, then environment, then `overrides` ({section: {key: value}}), checked and typed.
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable
 
 from .adapters import BaseOutputAdapter
 from .exceptions import InvalidArgument
-from .hookspecs import hookimpl
+from .markers import hookimpl
 from .types import InferenceResult
 
 __all__ = ["DefaultOutput", "register_output_adapters"]

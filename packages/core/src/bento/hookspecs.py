@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 import pluggy
 
+from .markers import hookimpl, hookspec
+
 if TYPE_CHECKING:
     import click
 
@@ -22,9 +24,6 @@ if TYPE_CHECKING:
     from .repository.base import Repository
 
 __all__ = ["hookspec", "hookimpl", "DevServer"]
-
-hookspec = pluggy.HookspecMarker("bento")
-hookimpl = pluggy.HookimplMarker("bento")
 
 
 class DevServer(Protocol):

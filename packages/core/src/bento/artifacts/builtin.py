@@ -8,7 +8,7 @@ import pickle
 from typing import Any, Callable, Optional
 
 from ..exceptions import InvalidArgument
-from ..hookspecs import hookimpl
+from ..markers import hookimpl
 from .base import BentoServiceArtifact
 
 __all__ = ["PickleArtifact", "JSONArtifact", "TextFileArtifact", "register_artifacts"]

@@ -12,7 +12,7 @@ import click
 from ..bundle.manifest import verify_manifest
 from ..bundle.reader import read_metadata
 from ..exceptions import AlreadyExists, InvalidArgument, NotFound
-from ..hookspecs import hookimpl
+from ..markers import hookimpl
 from ..labels import matches, parse_selector, validate_name
 from ..openapi import openapi_spec_from_metadata
 from ..repository import parse_tag

@@ -14,7 +14,7 @@ from ..bundle.metadata import BundleMetadata
 from ..bundle.signature import BadSignature, parse_signature
 from ..config import Config, bento_home
 from ..exceptions import AlreadyExists, BundleError, NotFound
-from ..hookspecs import hookimpl
+from ..markers import hookimpl
 from ..labels import Requirement, matches
 from .base import BundleInfo, parse_tag
 

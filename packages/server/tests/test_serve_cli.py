@@ -10,7 +10,10 @@ import time
 
 import pytest
 import requests
+from bento.plugins import get_plugin_manager
 from click.testing import CliRunner
+
+from bento_server.engine import http_engine
 
 ROWS = [[5.1, 3.5, 1.4, 0.2]]
 
@@ -173,10 +176,12 @@ def _connections_held(pid: int, port: int) -> int:
     return sum(1 for r in rows if int(r[1].split(":")[1], 16) == port and r[3] == "01" and r[9] in mine)
 
 
-def test_two_workers_share_the_connections_opened_at_once(serve_process, iris_bundle):
-    """32 keep-alive connections opened at once, as a load generator does, end up spread over
-    both workers (granian, which takes every pending connection when it wakes, gets a socket
-    per worker for this)."""
+def test_two_workers_share_the_connections_opened_at_once(serve_process, iris_bundle, engine):
+    """32 keep-alive connections opened at once, as a load generator does, are all served, and on
+    an engine that takes every pending connection when it wakes (granian) they are spread over
+    both workers: it gets a socket per worker, and the kernel spreads connections over them.
+    waitress' workers share one socket and take one connection per wake-up each: which worker
+    takes more depends on which one the scheduler runs, so only their sum is asserted there."""
     p = serve_process([iris_bundle, "--workers", "2"]).wait_ready()
     workers = _two_workers(p)
     body = json.dumps(ROWS).encode()
@@ -189,7 +194,9 @@ def test_two_workers_share_the_connections_opened_at_once(serve_process, iris_bu
         for conn in conns:
             assert conn.recv(65536).startswith(b"HTTP/1.1 200")
         held = [_connections_held(pid, p.port) for pid in workers]
-        assert sum(held) == 32 and min(held) > 0, held
+        assert sum(held) == 32, held
+        if getattr(http_engine(get_plugin_manager(), engine), "socket_per_worker", False):
+            assert min(held) > 0, held
     finally:
         for conn in conns:
             conn.close()

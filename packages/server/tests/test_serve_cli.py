@@ -195,7 +195,7 @@ def test_two_workers_share_the_connections_opened_at_once(serve_process, iris_bu
             assert conn.recv(65536).startswith(b"HTTP/1.1 200")
         held = [_connections_held(pid, p.port) for pid in workers]
         assert sum(held) == 32, held
-        if getattr(http_engine(get_plugin_manager(), engine), "socket_per_worker", False):
+        if http_engine(get_plugin_manager(), engine).socket_per_worker:
             assert min(held) > 0, held
     finally:
         for conn in conns:

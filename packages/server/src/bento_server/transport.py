@@ -260,6 +260,7 @@ class HTTPServer:
     (`register_http_engines` name `waitress`, contract in engine.py)."""
 
     interface = "wsgi"
+    socket_per_worker = False  # workers share the listening socket, each taking what it is woken for
 
     def __init__(self, app: Callable, sock: socket.socket, config: ServerConfig, probe: Optional[Probe] = None,
                  probe_sock: Optional[socket.socket] = None) -> None:
@@ -278,8 +279,9 @@ class HTTPServer:
         # slowed by a flood (thousands of connections, request threads holding the GIL) took up to
         # 2.4 s a pass, and a probe on the probe port waited for it.
         self.probes: Optional[_Server] = None
+        self.probe_map: dict = {}
         if probe_sock is not None:
-            self.probes = self._listener(app, probe_sock, _PROBE_CONNECTIONS, probe, {}, probes_only=True)
+            self.probes = self._listener(app, probe_sock, _PROBE_CONNECTIONS, probe, self.probe_map, probes_only=True)
             self.listeners.append(self.probes)
         self._probes_thread: Optional[threading.Thread] = None
         host, port = sock.getsockname()[:2]
@@ -301,7 +303,8 @@ class HTTPServer:
         adj.socket_options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
                               (socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)]
         server = _Server(app, map=self.map if loop_map is None else loop_map, _sock=sock, dispatcher=self.tasks,
-                         adj=adj, bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()), config=config)
+                         adj=adj, bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()),
+                         config=config)
         server.probe, server.probes_only = probe, probes_only
         return server
 
@@ -337,7 +340,7 @@ class HTTPServer:
     def _serve_probes(self) -> None:
         """The probe listener's I/O loop, until run() ends."""
         while not self._stop:
-            wasyncore.loop(timeout=1.0, map=self.probes._map, use_poll=True, count=1)
+            wasyncore.loop(timeout=1.0, map=self.probe_map, use_poll=True, count=1)
             self.probes.between_passes()
 
     def drain(self, grace: Optional[float] = None) -> None:
@@ -380,8 +383,9 @@ class HTTPServer:
         return not self._channels() or now >= self._drain_until
 
     def _shutdown(self, keep_listener: bool) -> None:
-        for channel in [c for listener in self.listeners for c in list(listener.active_channels.values())]:
-            channel.handle_close()
+        for listener in self.listeners:
+            for channel in list(listener.active_channels.values()):
+                channel.handle_close()
         for listener in list(self._open):
             if keep_listener:
                 listener.del_channel()

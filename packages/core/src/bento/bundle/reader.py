@@ -79,9 +79,7 @@ def load_bundle(path: str, pm: PluginManager, policy: TrustPolicy) -> Any:
         pkg_dir = os.path.abspath(path)
         meta = read_metadata(pkg_dir)
         provenance = _installed_provenance(pkg_dir, meta, policy)
-    svc = _load_package(pkg_dir, meta, pm, provenance, policy)
-    svc._bundle_path = root or pkg_dir
-    return svc
+    return _load_package(pkg_dir, meta, pm, provenance, policy)
 
 
 def _check_types(meta: BundleMetadata, registry: TypeRegistry) -> dict:

@@ -28,6 +28,17 @@ def test_importing_the_plugin_and_building_the_cli_stays_cheap():
     assert out.stdout.strip() == ""
 
 
+def test_a_server_on_another_engine_never_imports_granian():
+    """Every server lists the engines; the granian one used to import granian (and uvloop,
+    anyio, watchfiles) on that, about 30 MB more in each waitress process."""
+    code = ("import sys; from bento.plugins import get_plugin_manager; from bento_server.engine import http_engine; "
+            "engine = http_engine(get_plugin_manager(), 'waitress'); "
+            "print(engine.__name__, ','.join(m for m in ('granian', 'uvloop') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["HTTPServer"], out.stdout
+
+
 def test_accept_queue_counts_connections_the_kernel_accepted_and_no_one_took():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

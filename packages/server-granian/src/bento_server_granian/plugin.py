@@ -1,5 +1,5 @@
 """The `server-granian` entry point of the `bento` group: registers the `granian` HTTP engine.
-Cheap to import: granian loads only when the engine is chosen."""
+Cheap to import and to call: granian loads only when the engine is chosen."""
 from __future__ import annotations
 
 from typing import Callable
@@ -10,7 +10,5 @@ __all__ = ["register_http_engines"]
 
 
 @hookimpl
-def register_http_engines(register: Callable[[str, type], None]) -> None:
-    from .engine import GranianEngine
-
-    register("granian", GranianEngine)
+def register_http_engines(register: Callable[[str, str], None]) -> None:
+    register("granian", "bento_server_granian.engine:GranianEngine")  # by name: granian loads only when picked

@@ -4,7 +4,8 @@ lifecycle, the app and the batchers are the same whatever the engine. Also what 
 applies alike: the kernel's send buffer per connection and the descriptors kept spare."""
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Optional, Protocol
+import importlib
+from typing import Any, Callable, ClassVar, Optional, Protocol, Union
 
 from bento.exceptions import InvalidArgument
 
@@ -61,19 +62,25 @@ class HTTPEngine(Protocol):
 
 
 def http_engines(plugins: Any) -> dict:
-    """Every engine the installed plugins register, by name (the first registration wins)."""
+    """Every engine the installed plugins register, by name (the first registration wins): the
+    class, or the "module:Class" name of one not imported yet."""
     engines: dict = {}
     plugins.hook.register_http_engines(register=lambda name, cls: engines.setdefault(name, cls))
     return engines
 
 
 def http_engine(plugins: Any, name: str) -> type:
-    """The engine class registered as `name`; an error naming the known ones otherwise."""
+    """The engine class registered as `name`, imported now if it was registered by name; an
+    error naming the known ones otherwise."""
     engines = http_engines(plugins)
-    if name in engines:
-        return engines[name]
-    hint = f" (pip install {_PROVIDERS[name]})" if name in _PROVIDERS else ""
-    raise InvalidArgument(f"unknown HTTP engine '{name}'{hint}; known: {', '.join(sorted(engines))}")
+    if name not in engines:
+        hint = f" (pip install {_PROVIDERS[name]})" if name in _PROVIDERS else ""
+        raise InvalidArgument(f"unknown HTTP engine '{name}'{hint}; known: {', '.join(sorted(engines))}")
+    engine: Union[type, str] = engines[name]
+    if isinstance(engine, str):
+        module, _, attr = engine.partition(":")
+        engine = getattr(importlib.import_module(module), attr)
+    return engine
 
 
 def open_files_limit() -> int:

@@ -9,7 +9,7 @@ import types
 import pytest
 import requests
 from bento import hookimpl
-from bento.exceptions import InvalidArgument
+from bento.exceptions import InvalidArgument, PluginError
 from bento.plugins import get_plugin_manager
 
 from bento_server.engine import http_engine, http_engines
@@ -72,3 +72,20 @@ def test_a_known_engine_without_its_plugin_names_the_distribution():
     with pytest.raises(InvalidArgument, match=r"unknown HTTP engine 'granian' \(pip install bento-server-granian\); "
                                               r"known: waitress$"):
         http_engine(pm, "granian")
+
+
+@pytest.mark.parametrize("target, reason", [("bento_no_such_engine:Engine", "No module named 'bento_no_such_engine'"),
+                                            ("bento_server.transport:NoSuchEngine", "NoSuchEngine")])
+def test_an_engine_registered_by_a_name_that_does_not_load_is_a_plugin_error(target, reason):
+    plugin = types.ModuleType("bento_broken_engine")
+
+    @hookimpl
+    def register_http_engines(register):
+        register("broken", target)
+
+    plugin.register_http_engines = register_http_engines
+    pm = get_plugin_manager()
+    pm.register(plugin)
+    with pytest.raises(PluginError, match=rf"^HTTP engine 'broken' \({target}\) cannot be loaded: .*{reason}"):
+        http_engine(pm, "broken")
+    assert http_engine(pm, "waitress") is HTTPServer  # the others still load

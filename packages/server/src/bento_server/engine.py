@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable, ClassVar, Optional, Protocol, Union
 
-from bento.exceptions import InvalidArgument
+from bento.exceptions import InvalidArgument, PluginError
 
 __all__ = ["HTTPEngine", "DISCONNECTED_KEY", "KERNEL_SEND_BUFFER", "SPARE_FILES", "http_engine", "http_engines",
            "open_files_limit"]
@@ -79,7 +79,10 @@ def http_engine(plugins: Any, name: str) -> type:
     engine: Union[type, str] = engines[name]
     if isinstance(engine, str):
         module, _, attr = engine.partition(":")
-        engine = getattr(importlib.import_module(module), attr)
+        try:
+            engine = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise PluginError(f"HTTP engine '{name}' ({engine}) cannot be loaded: {e}") from None
     return engine
 
 

@@ -38,7 +38,7 @@ def probe_seconds(url: str, path: str = "/healthz", method: str = "GET") -> floa
 
 # The prober's loop, in a process of its own as an orchestrator's is: a thread of the test's
 # process shared its interpreter lock with Crowd's loop and took up to 1.7 s for probes the
-# server had answered within a millisecond of accepting them (seen in CI).
+# server had answered within a millisecond of accepting them.
 _PROBER = """
 import http.client, itertools, sys, time
 host, port = sys.argv[1], int(sys.argv[2])
@@ -49,7 +49,7 @@ for n in itertools.count():
         c.request("GET", ("/healthz", "/readyz")[n % 2], headers={"Connection": "close"})
         ok = c.getresponse().status == 200
         c.close()
-    except OSError:
+    except (OSError, http.client.HTTPException):
         ok = False
     print(time.monotonic() - started if ok else "inf", flush=True)
     time.sleep(0.1)

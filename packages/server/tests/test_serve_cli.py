@@ -49,6 +49,35 @@ def test_a_bundle_that_cannot_be_found_is_one_line_and_exit_1(serve_process, tmp
     assert out[-1].startswith("Error: ") and "Traceback" not in "\n".join(out)
 
 
+@pytest.mark.parametrize("how", ["load fails", "SIGTERM while loading", "SIGTERM after serving"])
+def test_workers_leave_no_metrics_directory_behind(serve_process, iris_bundle, tmp_path, how):
+    """`--workers 2` keeps the workers' Prometheus files in a temporary directory of its own; it
+    is removed however the server ends, short of SIGKILL."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"TMPDIR": str(tmp), "SRV_IMPORT_DELAY": "3" if how == "SIGTERM while loading" else "0"}
+    bundle = str(tmp_path / "missing") if how == "load fails" else iris_bundle
+    p = serve_process([bundle, "--workers", "2"], env=env)
+    if how == "load fails":
+        assert p.proc.wait(60) == 1
+    elif how == "SIGTERM while loading":
+        deadline = time.monotonic() + 60
+        while True:  # answering /readyz, so its signal handlers are in place
+            try:
+                if requests.get(p.url + "/readyz", timeout=30).status_code == 503:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert p.proc.poll() is None and time.monotonic() < deadline, p.output()
+            time.sleep(0.05)
+        assert list(tmp.glob("bento-metrics-*"))  # made before the bundle loads
+        assert p.stop() == 0, p.output()
+    else:
+        p.wait_ready()
+        assert p.stop() == 0, p.output()
+    assert not list(tmp.glob("bento-metrics-*")), p.output()
+
+
 def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     """Precedence of SPEC §8, through the real `bento` CLI and the core config loader."""
     from bento.cli import make_cli

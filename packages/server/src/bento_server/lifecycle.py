@@ -7,7 +7,6 @@ import gc
 import os
 import signal
 import sys
-import tempfile
 import threading
 from functools import partial
 from typing import Any, Callable, Optional
@@ -16,7 +15,7 @@ from .affinity import pin_to_one_cpu
 from .app import BentoApp, loading_app
 from .config import BatchingConfig, ServerConfig
 from .memory import return_freed_memory
-from .metrics import MULTIPROC_ENV
+from .metrics import shared_between_workers
 from .engine import HTTPEngine
 from .probes import ServingState, probe_answer
 from .transport import HTTPServer, bind_socket
@@ -49,8 +48,18 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
           f"({server.workers} worker{'s' if server.workers > 1 else ''}"
           f"{'' if cpu is None else f', on CPU {cpu}'}{probes})", file=sys.stderr, flush=True)
-    if server.workers > 1:
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
+    with shared_between_workers(server.workers):
+        service = _serve_while_loading(load, sock, probe_sock, server, batching, engine)
+        if service is not None:
+            work = partial(serve_in_this_process, service, sock, server, batching, probe_sock, engine)
+            WorkerPool(work, [s for s in (sock, probe_sock) if s is not None], server).run()
+
+
+def _serve_while_loading(load: Callable[[], Any], sock: Any, probe_sock: Any, server: ServerConfig,
+                         batching: BatchingConfig, engine: type[HTTPEngine]) -> Any:
+    """Serve the probes (and 503s) while `load()` runs, then, with one worker, the service until
+    drained. With several, return the loaded service for the worker pool (None once a stop
+    signal came during loading)."""
     state = ServingState()
     switch = Switch(loading_app(engine.interface))
     http = engine(switch, sock, server, probe=partial(probe_answer, state), probe_sock=probe_sock)
@@ -81,9 +90,7 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
             loaded["app"].close()
     if "error" in loaded:
         raise loaded["error"]
-    if server.workers > 1 and "service" in loaded and not http.draining_requested:
-        work = partial(serve_in_this_process, loaded["service"], sock, server, batching, probe_sock, engine)
-        WorkerPool(work, [s for s in (sock, probe_sock) if s is not None], server).run()
+    return loaded.get("service") if server.workers > 1 and not http.draining_requested else None
 
 
 def serve_in_this_process(service: Any, sock: Any, server: ServerConfig, batching: BatchingConfig,

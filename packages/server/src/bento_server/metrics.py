@@ -7,15 +7,34 @@ worker wrote there.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+import shutil
+import tempfile
+from typing import Any, Iterator
 
-__all__ = ["Metrics", "APIMetrics", "MULTIPROC_ENV"]
+__all__ = ["Metrics", "APIMetrics", "MULTIPROC_ENV", "shared_between_workers"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (.001, .0025, .005, .01, .025, .05, .075, .1, .25, .5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"))
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, float("inf"))
+
+
+@contextlib.contextmanager
+def shared_between_workers(workers: int) -> Iterator[None]:
+    """With several workers, point MULTIPROC_ENV at a new private directory for the duration and
+    remove it afterwards, however serving ended (a load error, a drain before the workers
+    started, a crash limit); only a SIGKILLed server leaves it behind."""
+    if workers == 1:
+        yield
+        return
+    directory = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="bento-metrics-")
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class Metrics:

@@ -8,7 +8,6 @@ import gc
 import logging
 import os
 import select
-import shutil
 import signal
 import socket
 import time
@@ -167,9 +166,6 @@ class WorkerPool:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-        directory = os.environ.get(MULTIPROC_ENV)
-        if directory:
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _describe(status: int) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ import pytest
 from bento.batching import BatchPolicy
 from bento.exceptions import Overloaded, TimedOut
 from bento.types import InferenceError, InferenceResult, InferenceTask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bento_server.batching import AdaptiveBatcher
 from bento_server.latency import ArrivalRate, LatencyModel
@@ -203,6 +206,46 @@ def test_awaited_timeouts_504_while_running_503_while_queued():
     time.sleep(0.5)
     assert api.calls == [["running"]]
     d.close()
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.floats(min_value=0.01, max_value=0.5), min_size=1, max_size=10))
+def test_every_awaited_request_is_answered_at_its_own_timeout_in_deadline_order(timeouts):
+    """Awaited requests share one timer per event loop: whatever order their deadlines come in
+    (a shorter timeout after a longer one included), each is refused no sooner than its own
+    deadline, and one that expires well before another is answered first, all while the model
+    still hangs."""
+    release = threading.Event()
+
+    class Hung:
+        name = "hung"
+
+        def infer(self, tasks):
+            release.wait(60)
+            return [InferenceResult(data=t.data) for t in tasks]
+
+    d = dispatcher(Hung())
+
+    async def one(i: int, timeout: float):
+        now = monotonic()
+        with pytest.raises((TimedOut, Overloaded)):
+            await d.submit_async(InferenceTask(data=i), now, now + timeout)
+        return now + timeout, monotonic()
+
+    async def every():
+        return await asyncio.gather(*(one(i, t) for i, t in enumerate(timeouts)))
+
+    try:
+        answers = asyncio.run(every())
+        assert not release.is_set()
+    finally:
+        release.set()
+        d.close()
+    for deadline, answered in answers:
+        assert answered >= deadline
+    for first, later in itertools.permutations(answers, 2):
+        if first[0] + 0.05 < later[0]:
+            assert first[1] <= later[1]
 
 
 def test_the_runner_survives_a_broken_batch():

@@ -230,6 +230,28 @@ def test_probes_answer_within_a_second_while_10000_connections_hang(serve_proces
     assert_probes_held(main_port)
 
 
+def test_probes_answer_while_every_request_thread_waits_on_a_hung_model(serve_process, quirks_bundle, post_json):
+    """Probes are answered by the engine's I/O thread or event loop, never by a request thread:
+    with the only request thread (waitress, --threads 1) waiting for a model that hangs, or the
+    model's thread hung (granian), /healthz and /readyz still answer at once."""
+    p = serve_process([quirks_bundle, "--threads", "1"]).wait_ready()
+    hung = threading.Thread(target=post_json, args=(p.url + "/hang", 10))
+    hung.start()
+
+    def hang_started() -> bool:  # the metrics show it, or (waitress) no thread is left to answer them
+        try:
+            metrics = requests.get(p.url + "/metrics", timeout=2).text
+        except requests.Timeout:
+            return True
+        return 'bento_requests_in_flight{api="hang"} 1.0' in metrics
+
+    wait_until(hang_started, 30, "the hung request reached the model")
+    latencies = [probe_seconds(p.url, path) for path in ("/healthz", "/readyz") * 3]
+    assert hung.is_alive()  # every probe above was answered while the model hung
+    assert max(latencies) < PROBE_BOUND, latencies
+    hung.join()
+
+
 def assert_probes_held(latencies: list) -> None:
     """What an orchestrator would see as a failure: two probes in a row over PROBE_BOUND (it acts
     on consecutive failures: Kubernetes' failureThreshold, 3 by default), or one over the bound by

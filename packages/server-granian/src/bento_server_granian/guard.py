@@ -7,11 +7,11 @@ slowly (one that stops reading is cut off by the kernel, see engine.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from time import monotonic
 from typing import Any, Awaitable, Callable, Optional
 
 from bento_server.config import ServerConfig
+from bento_server.deadlines import Deadlines
 from bento_server.engine import DISCONNECTED_KEY
 from bento_server.errors import REASONS, error_body, request_id
 
@@ -37,7 +37,7 @@ class Guard:
         self.max_body = config.max_request_size
         self.timeout = config.idle_timeout
         self.draining = False
-        self.watches = _Watches()
+        self.watches = Deadlines(_Disconnection.watch, _Disconnection.is_closed)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -47,8 +47,9 @@ class Guard:
             first = await self._whole_body(scope, first, receive, send)
             if first is None:
                 return
-        watch = self.watches.add(receive) if first.get("body") else None
+        watch = _Disconnection(receive) if first.get("body") else None
         if watch is not None:
+            self.watches.add(monotonic() + WATCH_AFTER, watch)
             scope[DISCONNECTED_KEY] = watch
         replay = [first]
 
@@ -108,13 +109,12 @@ class Guard:
 class _Disconnection:
     """Called by the batcher's runner thread: whether the client has gone. granian tells by
     answering `receive()` with http.disconnect; that is awaited only for requests still waiting
-    WATCH_AFTER seconds after they came (_Watches)."""
+    WATCH_AFTER seconds after they came (Guard.watches)."""
 
-    __slots__ = ("receive", "since", "task", "closed")
+    __slots__ = ("receive", "task", "closed")
 
-    def __init__(self, receive: Callable, since: float) -> None:
+    def __init__(self, receive: Callable) -> None:
         self.receive = receive
-        self.since = since
         self.task: Optional[asyncio.Task] = None
         self.closed = False
 
@@ -129,39 +129,13 @@ class _Disconnection:
         task = self.task
         return task is not None and task.done()
 
+    def is_closed(self) -> bool:
+        return self.closed
+
     def close(self) -> None:
         self.closed = True
         if self.task is not None:
             self.task.cancel()
-
-
-class _Watches:
-    """The requests of one event loop not yet watched, oldest first, with one timer for all: a
-    timer per request (`call_later` and its cancel) cost uvloop about 4 µs, most of what the
-    guard costs a request."""
-
-    def __init__(self) -> None:
-        self.pending: deque[_Disconnection] = deque()
-        self.timer: Optional[asyncio.TimerHandle] = None
-
-    def add(self, receive: Callable) -> _Disconnection:
-        watch = _Disconnection(receive, monotonic())
-        self.pending.append(watch)
-        if self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._due)
-        return watch
-
-    def _due(self) -> None:
-        """Watch the requests that came WATCH_AFTER ago and are still open."""
-        self.timer = None
-        pending = self.pending
-        now = monotonic()
-        while pending and (pending[0].closed or pending[0].since + WATCH_AFTER <= now):
-            watch = pending.popleft()
-            if not watch.closed:
-                watch.watch()
-        if pending:
-            self.timer = asyncio.get_running_loop().call_later(pending[0].since + WATCH_AFTER - now, self._due)
 
 
 async def _within(awaitable: Awaitable, seconds: float) -> Any:

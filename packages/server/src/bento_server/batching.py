@@ -34,6 +34,7 @@ from bento.batching import Batcher, BatchObserver, BatchPolicy
 from bento.exceptions import Overloaded, TimedOut
 from bento.types import InferenceError
 
+from .deadlines import Deadlines
 from .latency import ArrivalRate, LatencyModel
 
 __all__ = ["AdaptiveBatcher"]
@@ -94,40 +95,12 @@ class _Awaiter(_Item):
         self.future = loop.create_future()
 
 
-class _Timeouts:
-    """The timeouts of the coroutines of one event loop waiting on a batcher, with one timer for
-    all of them: a timer per request (`call_later` and its cancel) cost uvloop about 4 µs, as
-    much as the rest of the batcher's work for a request. Requests come with growing deadlines
-    (one timeout per server), so the oldest waiting is the next to expire; a deadline earlier
-    than the last one added gets a timer of its own."""
+def _timed_out(future: Any) -> None:
+    future.set_result(False)
 
-    __slots__ = ("loop", "waiting", "timer")
 
-    def __init__(self, loop: Any) -> None:
-        self.loop = loop
-        self.waiting: deque = deque()  # (deadline, future), deadlines growing
-        self.timer: Any = None
-
-    def add(self, deadline: float, future: Any) -> None:
-        waiting = self.waiting
-        while waiting and waiting[0][1].done():
-            waiting.popleft()
-        if waiting and deadline < waiting[-1][0]:
-            self.loop.call_later(max(0.0, deadline - monotonic()), _resolve, [future], False)
-            return
-        waiting.append((deadline, future))
-        if self.timer is None:
-            self.timer = self.loop.call_later(max(0.0, deadline - monotonic()), self._expire)
-
-    def _expire(self) -> None:
-        """Answer False to those whose deadline passed, and wait for the next one."""
-        self.timer = None
-        now = monotonic()
-        waiting = self.waiting
-        while waiting and (waiting[0][0] <= now or waiting[0][1].done()):
-            _resolve([waiting.popleft()[1]], False)
-        if waiting:
-            self.timer = self.loop.call_later(waiting[0][0] - now, self._expire)
+def _answered(future: Any) -> bool:
+    return future.done()
 
 
 def _resolve(futures: list, value: bool = True) -> None:
@@ -170,7 +143,7 @@ class AdaptiveBatcher(Batcher):
         self._running_since = 0.0
         self._cv = threading.Condition(threading.Lock())
         self._waiting = False  # the runner sleeps on the condition (idle, or waiting for more rows)
-        self._timeouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> _Timeouts
+        self._timeouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> Deadlines
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=f"bento-runner-{api.name}", daemon=True)
         self._thread.start()
@@ -193,7 +166,7 @@ class AdaptiveBatcher(Batcher):
         self._enqueue(item)
         timeouts = self._timeouts.get(loop)
         if timeouts is None:
-            timeouts = self._timeouts[loop] = _Timeouts(loop)
+            timeouts = self._timeouts[loop] = Deadlines(_timed_out, _answered)
         timeouts.add(timeout_at, item.future)
         delivered = await item.future
         if not delivered:

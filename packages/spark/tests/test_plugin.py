@@ -20,6 +20,16 @@ def test_importing_the_plugin_does_not_import_pyspark_or_pandas():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_plugin_leaves_the_job_modules_unimported_until_apply_is_used():
+    """Every `bento` command loads the plugin, which imports the package: `apply` and what it
+    needs (bento's loader, the schema and shipping modules) come only with `bento_spark.apply`."""
+    code = ("import sys, bento_spark.plugin; before = 'bento_spark.transform' in sys.modules; "
+            "from bento_spark import apply; from bento_spark.transform import apply as real; "
+            "print(before, apply is real)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
 def test_bento_lists_spark_run(bento_home):
     from bento.cli import make_cli
     from click.testing import CliRunner

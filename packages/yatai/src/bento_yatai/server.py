@@ -84,6 +84,7 @@ class YataiServer:
         self._components: list = [("database", True, ""), ("storage", True, "")]
         self._stop = threading.Event()
         self._grpc: Any = None
+        self._handlers: Optional[futures.ThreadPoolExecutor] = None
         self._ui: Any = None
         self._health: Any = None
         self._background_thread: Optional[threading.Thread] = None
@@ -145,8 +146,8 @@ class YataiServer:
 
         opts = self.options
         interceptors = [AuthInterceptor(self.tokens)] if self.tokens else []
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="yatai-rpc"),
-                             interceptors=interceptors,
+        self._handlers = futures.ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="yatai-rpc")
+        server = grpc.server(self._handlers, interceptors=interceptors,
                              options=[("grpc.max_receive_message_length", MAX_MESSAGE),
                                       ("grpc.max_send_message_length", MAX_MESSAGE),
                                       ("grpc.so_reuseport", 0)])
@@ -193,6 +194,9 @@ class YataiServer:
             self._ui.stop()
         if self._grpc is not None:
             self._grpc.stop(grace).wait()
+            # gRPC's stop returns once the calls are cancelled, not once their handlers have returned:
+            # wait for those, so an upload cleans up its temporary bytes before the database closes
+            self._handlers.shutdown(wait=True, cancel_futures=True)
         if self._background_thread is not None:
             self._background_thread.join(timeout=10)
         if self._transfers is not None:

@@ -15,3 +15,4 @@ def test_quickstart_script_runs_end_to_end(bento_home):
     assert lines[2].split()[0] == "TAG" and lines[3].startswith("IrisClassifier:")
     assert "framework=sklearn" in lines[3]
     assert lines[4] == "[0,2]"  # bento run
+    assert lines[-1] == "[0]"  # bento serve, asked over HTTP

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from waitress import wasyncore
+
 from bento_server import transport as http
 from bento_server.arrival import ARRIVED_KEY
 from bento_server.config import ServerConfig
@@ -25,9 +27,10 @@ def make_server():
     """HTTPServers on real loopback sockets whose main loop the test drives itself."""
     made: list = []
 
-    def make(app=_hello, probe=None, **settings) -> tuple:
+    def make(app=_hello, probe=None, probe_sock=None, **settings) -> tuple:
         sock = http.bind_socket("127.0.0.1", 0, backlog=128)
-        server = http.HTTPServer(app, sock, ServerConfig(**{"threads": 2, "connection_limit": 100, **settings}), probe)
+        server = http.HTTPServer(app, sock, ServerConfig(**{"threads": 2, "connection_limit": 100, **settings}), probe,
+                                 probe_sock)
         made.append((server, []))
         return made[-1]
 
@@ -158,6 +161,45 @@ def test_when_every_connection_is_being_served_a_new_one_is_refused_at_once_but_
     app.release.set()
     server.stop()
     runner.join(10)
+
+
+class _StalledPass(wasyncore.dispatcher):
+    """Something in the main I/O loop whose handling takes until released: a pass slowed by a
+    flood (thousands of connections, request threads holding the GIL) took up to 2.4 s."""
+
+    def __init__(self, loop_map: dict) -> None:
+        self.poke, theirs = socket.socketpair()
+        super().__init__(theirs, map=loop_map)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        self.recv(1)
+        self.entered.set()
+        self.release.wait(60)
+
+
+def test_the_probe_port_answers_while_a_pass_of_the_main_loop_is_stalled(make_server):
+    """The probe listener has an I/O loop on a thread of its own, so a slow main loop holds no probe."""
+    server, clients = make_server(probe=lambda path, rid: (200, b'{"status":"ok"}') if path == "/healthz" else None,
+                                  probe_sock=http.bind_socket("127.0.0.1", 0, backlog=16))
+    stall = _StalledPass(server.map)
+    runner = _serving(server)
+    try:
+        stall.poke.send(b"x")
+        assert stall.entered.wait(10), "the main loop never ran"
+        with socket.create_connection(server.probes.socket.getsockname(), timeout=5) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = s.recv(65536)  # a timeout here: the probe waited for the stalled main loop
+        assert reply.split()[1] == b"200", reply
+        assert not stall.release.is_set()
+    finally:
+        stall.release.set()
+        server.stop()
+        runner.join(10)
+        stall.poke.close()
 
 
 def test_workers_sharing_the_socket_take_one_connection_per_wake_up(make_server):

@@ -43,16 +43,21 @@ def shared_between_workers(workers: int) -> Iterator[None]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-_HELP = {
-    "requests": "Inference requests by API and HTTP status",
-    "latency": "Inference request latency in the app",
-    "in_flight": "Inference requests being served",
-    "batch_size": "Rows per model call",
-    "batch_duration": "Model call time per batch",
-    "queue_wait": "Time from arrival to the start of its batch",
-    "queue_depth": "Rows waiting for the model",
-    "rejections": "Requests refused before compute, by reason",
-}
+# Every per-API family, for both ways of keeping them: (attribute, name, help, kind, the label
+# beside "api" or None, buckets of a histogram or None).
+_FAMILIES = (
+    ("requests", "bento_requests", "Inference requests by API and HTTP status", "counter", "status", None),
+    ("latency", "bento_request_duration_seconds", "Inference request latency in the app", "histogram", None,
+     _LATENCY_BUCKETS),
+    ("in_flight", "bento_requests_in_flight", "Inference requests being served", "gauge", None, None),
+    ("batch_size", "bento_batch_size", "Rows per model call", "histogram", None, _SIZE_BUCKETS),
+    ("batch_duration", "bento_batch_duration_seconds", "Model call time per batch", "histogram", None,
+     _LATENCY_BUCKETS),
+    ("queue_wait", "bento_queue_wait_seconds", "Time from arrival to the start of its batch", "histogram", None,
+     _LATENCY_BUCKETS),
+    ("queue_depth", "bento_queue_depth", "Rows waiting for the model", "gauge", None, None),
+    ("rejections", "bento_rejections", "Requests refused before compute, by reason", "counter", "reason", None),
+)
 
 
 class Metrics:
@@ -75,7 +80,9 @@ class Metrics:
         """The recorder of API `name`: in_flight.inc()/dec(), request, rejected, queued, waited, ran."""
         if self.multiprocess:
             return ClientAPIMetrics(self._client, name)
-        return self._tallies.setdefault(name, TallyAPIMetrics(name))
+        if name not in self._tallies:
+            self._tallies[name] = TallyAPIMetrics(name)
+        return self._tallies[name]
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format body and its content type."""
@@ -102,10 +109,9 @@ class _Shard:
         self.in_flight = 0
         self.requests: dict[int, int] = {}
         self.rejections: dict[str, int] = {}
-        self.latency = [0.0] * (len(_LATENCY_BUCKETS) + 1)
-        self.queue_wait = [0.0] * (len(_LATENCY_BUCKETS) + 1)
-        self.batch_size = [0.0] * (len(_SIZE_BUCKETS) + 1)
-        self.batch_duration = [0.0] * (len(_LATENCY_BUCKETS) + 1)
+        for attr, _, _, kind, _, buckets in _FAMILIES:
+            if kind == "histogram":
+                setattr(self, attr, [0.0] * (len(buckets) + 1))
 
 
 def _observe(histogram: list, bounds: tuple, value: float) -> None:
@@ -181,32 +187,25 @@ class _TallyCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-        families = {
-            "requests": CounterMetricFamily("bento_requests", _HELP["requests"], labels=["api", "status"]),
-            "latency": HistogramMetricFamily("bento_request_duration_seconds", _HELP["latency"], labels=["api"]),
-            "in_flight": GaugeMetricFamily("bento_requests_in_flight", _HELP["in_flight"], labels=["api"]),
-            "batch_size": HistogramMetricFamily("bento_batch_size", _HELP["batch_size"], labels=["api"]),
-            "batch_duration": HistogramMetricFamily("bento_batch_duration_seconds", _HELP["batch_duration"],
-                                                    labels=["api"]),
-            "queue_wait": HistogramMetricFamily("bento_queue_wait_seconds", _HELP["queue_wait"], labels=["api"]),
-            "queue_depth": GaugeMetricFamily("bento_queue_depth", _HELP["queue_depth"], labels=["api"]),
-            "rejections": CounterMetricFamily("bento_rejections", _HELP["rejections"], labels=["api", "reason"]),
-        }
-        for name, api in list(self.apis.items()):
-            shards = api.shards()
-            for kind in ("requests", "rejections"):
-                counts: dict = {}
-                for shard in shards:
-                    for key, n in list(getattr(shard, kind).items()):
-                        counts[key] = counts.get(key, 0) + n
-                for key, n in counts.items():
-                    families[kind].add_metric([name, str(key)], n)
-            families["in_flight"].add_metric([name], sum(shard.in_flight for shard in shards))
-            families["queue_depth"].add_metric([name], api.depth)
-            for kind, bounds in (("latency", _LATENCY_BUCKETS), ("batch_size", _SIZE_BUCKETS),
-                                 ("batch_duration", _LATENCY_BUCKETS), ("queue_wait", _LATENCY_BUCKETS)):
-                families[kind].add_metric([name], *_cumulative(bounds, [getattr(shard, kind) for shard in shards]))
-        yield from families.values()
+        kinds = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily, "histogram": HistogramMetricFamily}
+        apis = [(name, api, api.shards()) for name, api in list(self.apis.items())]
+        for attr, name, help_text, kind, label, buckets in _FAMILIES:
+            family = kinds[kind](name, help_text, labels=["api"] + ([label] if label else []))
+            for api_name, api, shards in apis:
+                if kind == "histogram":
+                    family.add_metric([api_name], *_cumulative(buckets, [getattr(shard, attr) for shard in shards]))
+                elif kind == "counter":
+                    counts: dict = {}
+                    for shard in shards:
+                        for key, n in list(getattr(shard, attr).items()):
+                            counts[key] = counts.get(key, 0) + n
+                    for key, n in counts.items():
+                        family.add_metric([api_name, str(key)], n)
+                elif attr == "queue_depth":  # a gauge that is set: the last value, not a sum
+                    family.add_metric([api_name], api.depth)
+                else:
+                    family.add_metric([api_name], sum(getattr(shard, attr) for shard in shards))
+            yield family
 
 
 def _cumulative(bounds: tuple, histograms: list) -> tuple[list, float]:
@@ -230,20 +229,15 @@ class _ClientMetrics:
     def __init__(self, reg: Any) -> None:
         from prometheus_client import Counter, Gauge, Histogram
 
-        self.requests = Counter("bento_requests", _HELP["requests"], ["api", "status"], registry=reg)
-        self.latency = Histogram("bento_request_duration_seconds", _HELP["latency"],
-                                 ["api"], buckets=_LATENCY_BUCKETS, registry=reg)
-        self.in_flight = Gauge("bento_requests_in_flight", _HELP["in_flight"],
-                               ["api"], multiprocess_mode="livesum", registry=reg)
-        self.batch_size = Histogram("bento_batch_size", _HELP["batch_size"],
-                                    ["api"], buckets=_SIZE_BUCKETS, registry=reg)
-        self.batch_duration = Histogram("bento_batch_duration_seconds", _HELP["batch_duration"],
-                                        ["api"], buckets=_LATENCY_BUCKETS, registry=reg)
-        self.queue_wait = Histogram("bento_queue_wait_seconds", _HELP["queue_wait"],
-                                    ["api"], buckets=_LATENCY_BUCKETS, registry=reg)
-        self.queue_depth = Gauge("bento_queue_depth", _HELP["queue_depth"],
-                                 ["api"], multiprocess_mode="livesum", registry=reg)
-        self.rejections = Counter("bento_rejections", _HELP["rejections"], ["api", "reason"], registry=reg)
+        for attr, name, help_text, kind, label, buckets in _FAMILIES:
+            labels = ["api"] + ([label] if label else [])
+            if kind == "counter":
+                metric = Counter(name, help_text, labels, registry=reg)
+            elif kind == "gauge":
+                metric = Gauge(name, help_text, labels, multiprocess_mode="livesum", registry=reg)
+            else:
+                metric = Histogram(name, help_text, labels, buckets=buckets, registry=reg)
+            setattr(self, attr, metric)
 
 
 class ClientAPIMetrics:

@@ -22,6 +22,11 @@ def _hello(environ, start_response):
     return [b"ok"]
 
 
+def _healthz_probe(path: str, rid: str):
+    """The transport's probe answerer, for /healthz only."""
+    return (200, b'{"status":"ok"}') if path == "/healthz" else None
+
+
 @pytest.fixture
 def make_server():
     """HTTPServers on real loopback sockets whose main loop the test drives itself."""
@@ -146,7 +151,7 @@ def test_at_the_connection_limit_the_connections_waiting_longest_for_nothing_mak
 
 def test_when_every_connection_is_being_served_a_new_one_is_refused_at_once_but_probes_answer(make_server):
     app = _Blocking()
-    server, clients = make_server(app, probe=lambda path, rid: (200, b'{"status":"ok"}') if path == "/healthz" else None)
+    server, clients = make_server(app, probe=_healthz_probe)
     runner = _serving(server)
     _open(server, clients, 100, b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")  # 2 served, 98 queued
     for request, status in ((b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"503"),
@@ -183,7 +188,7 @@ class _StalledPass(wasyncore.dispatcher):
 
 def test_the_probe_port_answers_while_a_pass_of_the_main_loop_is_stalled(make_server):
     """The probe listener has an I/O loop on a thread of its own, so a slow main loop holds no probe."""
-    server, clients = make_server(probe=lambda path, rid: (200, b'{"status":"ok"}') if path == "/healthz" else None,
+    server, clients = make_server(probe=_healthz_probe,
                                   probe_sock=http.bind_socket("127.0.0.1", 0, backlog=16))
     stall = _StalledPass(server.map)
     runner = _serving(server)

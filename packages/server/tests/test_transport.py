@@ -188,8 +188,7 @@ class _StalledPass(wasyncore.dispatcher):
 
 def test_the_probe_port_answers_while_a_pass_of_the_main_loop_is_stalled(make_server):
     """The probe listener has an I/O loop on a thread of its own, so a slow main loop holds no probe."""
-    server, clients = make_server(probe=_healthz_probe,
-                                  probe_sock=http.bind_socket("127.0.0.1", 0, backlog=16))
+    server, clients = make_server(probe=_healthz_probe, probe_sock=http.bind_socket("127.0.0.1", 0, backlog=16))
     stall = _StalledPass(server.map)
     runner = _serving(server)
     try:

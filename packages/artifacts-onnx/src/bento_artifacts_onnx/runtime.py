@@ -103,6 +103,13 @@ class OnnxModel:
         custom = session.get_modelmeta().custom_metadata_map
         self.feature_names: Optional[tuple] = (tuple(json.loads(custom[FEATURE_NAMES_KEY]))
                                                if FEATURE_NAMES_KEY in custom else None)
+        # What every call reads, taken once: each of ONNX Runtime's descriptors is a pybind11 call that
+        # builds a new object, and together they cost a one-row predict() more than half of run() itself.
+        self._output_names = [o.name for o in self._outputs]
+        self._single_input = (self._inputs[0].name, self._inputs[0].type, _shape(self._inputs[0].shape),
+                              _NUMPY_DTYPES.get(self._inputs[0].type)) if len(self._inputs) == 1 else None
+        self._rejected = _onnxruntime().capi.onnxruntime_pybind11_state.InvalidArgument
+        self._numpy = importlib.import_module("numpy")  # onnxruntime has imported it already
 
     @property
     def inputs(self) -> list:
@@ -124,50 +131,48 @@ class OnnxModel:
     def run(self, inputs: Mapping[str, Any], outputs: Optional[Sequence[str]] = None) -> dict:
         """{output name: array} for `inputs` ({input name: array}); BadInput when ONNX Runtime
         rejects an input's shape or type."""
-        names = list(outputs) if outputs is not None else [o.name for o in self._outputs]
-        ort = _onnxruntime()
+        names = list(outputs) if outputs is not None else self._output_names
+        return dict(zip(names, self._run(names, dict(inputs))))
+
+    def _run(self, names: list, feeds: dict) -> list:
         try:
-            values = self.session.run(names, dict(inputs))
-        except ort.capi.onnxruntime_pybind11_state.InvalidArgument as e:
+            return self.session.run(names, feeds)
+        except self._rejected as e:
             raise BadInput(ort_message(e)) from None
-        return dict(zip(names, values))
 
     def predict(self, X: Any) -> Any:
         """The first output for rows `X`; one value per row when that output has one column (a
         regressor's (n, 1) becomes (n,), as scikit-learn's predict returns it)."""
-        value = self._single(X, self._outputs[0].name)
+        value = self._single(X, self._output_names[0])
         return value[:, 0] if value.ndim == 2 and value.shape[1] == 1 else value
 
     def predict_proba(self, X: Any) -> Any:
         """The class probabilities of a compiled classifier (its "probabilities" output)."""
-        if not any(o.name == _PROBABILITIES for o in self._outputs):
-            names = ", ".join(o.name for o in self._outputs)
+        if _PROBABILITIES not in self._output_names:
+            names = ", ".join(self._output_names)
             raise InvalidArgument(f"this ONNX model has no '{_PROBABILITIES}' output (outputs: {names})")
         return self._single(X, _PROBABILITIES)
 
     def _single(self, X: Any, output: str) -> Any:
-        if len(self._inputs) != 1:
+        if self._single_input is None:
             names = ", ".join(i.name for i in self._inputs)
             raise InvalidArgument(f"predict maps rows onto a model's single input; this one has {len(self._inputs)} "
                                   f"({names}): call run({{name: array, ...}})")
-        return self.run({self._inputs[0].name: self._array(X)}, [output])[output]
+        return self._run([output], {self._single_input[0]: self._array(X)})[0]
 
     def _array(self, X: Any) -> Any:
         """`X` as an array of the input's dtype and rank; BadInput naming what does not fit."""
-        import numpy as np
-
-        spec = self._inputs[0]
+        name, kind, expected, dtype = self._single_input
         if _is_frame(X):
             X = self._columns(X)
         try:
-            array = np.asarray(X, dtype=_NUMPY_DTYPES.get(spec.type))
+            array = self._numpy.asarray(X, dtype=dtype)
         except (TypeError, ValueError) as e:
-            raise BadInput(f"input '{spec.name}' takes {spec.type}: {e}") from None
-        expected = _shape(spec.shape)
+            raise BadInput(f"input '{name}' takes {kind}: {e}") from None
         fits = array.ndim == len(expected) and all(d is None or d == n for d, n in zip(expected, array.shape))
         if not fits:
             shown = ", ".join("n" if d is None else str(d) for d in expected)
-            raise BadInput(f"input '{spec.name}' takes shape [{shown}], got {list(array.shape)}")
+            raise BadInput(f"input '{name}' takes shape [{shown}], got {list(array.shape)}")
         return array
 
     def _columns(self, frame: Any) -> Any:

@@ -186,6 +186,8 @@ def test_multi_input_names_are_checked():
         MultiFileInput(["a", "a"])
     with pytest.raises(InvalidArgument, match="may hold only"):
         MultiFileInput(["a b"])
+    with pytest.raises(InvalidArgument, match="may hold only"):  # a form field name, whole
+        MultiFileInput(["a\n"])
 
 
 def test_file_and_image_cli(cli, tmp_path, image_bytes):

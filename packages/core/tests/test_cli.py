@@ -84,6 +84,16 @@ def test_run_errors_are_one_line(run, saved, tmp_path):
     assert out.exit_code == 1 and "API returned 0 results for 1 inputs" in out.output
 
 
+def test_named_input_file_options_are_read_whole():
+    """`--input-file-<name>=PATH` keeps all of PATH, and an option name is a whole match."""
+    from bento.cli.run import _named_files
+    from bento.exceptions import InvalidArgument
+
+    assert _named_files(["--input-file-a=x.json\n", "--input-file-b", "y.json"]) == {"a": ["x.json\n"], "b": ["y.json"]}
+    with pytest.raises(InvalidArgument, match="unexpected argument"):
+        _named_files(["--input-file-a\n", "y.json"])
+
+
 def test_verbose_shows_the_traceback(run, saved):
     out = CliRunner().invoke(make_cli(), ["get", "Missing:latest", "--verbose"])
     assert out.exit_code != 0 and out.exc_info[0].__name__ == "NotFound"

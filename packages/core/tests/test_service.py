@@ -1,7 +1,7 @@
 """The service model: declaration checks, pack, and direct calls with serving's batch semantics."""
 import pytest
 
-from bento import BentoService, api, artifacts
+from bento import BentoService, api, artifacts, env
 from bento.artifacts import JSONArtifact
 from bento.exceptions import APIError, InvalidArgument, NotFound
 
@@ -126,6 +126,26 @@ def test_api_declaration_errors():
             @api(input=ToyJsonInput(), route="p")
             def b(self, x):
                 return x
+
+
+def test_names_an_author_declares_are_whole_matches():
+    """A name followed by a newline passed each check with `$` (which also matches before a last
+    newline): an API, its route, an artifact (a file of the bundle), a docker base image (a line
+    of the Dockerfile) and a service class (the bundle's name)."""
+    from toy_adapters import ToyJsonInput
+
+    with pytest.raises(InvalidArgument, match="API name"):
+        api(input=ToyJsonInput(), api_name="predict\n")(lambda self, x: x)
+    with pytest.raises(InvalidArgument, match="route"):
+        api(input=ToyJsonInput(), route="predict\n", api_name="p")(lambda self, x: x)
+    with pytest.raises(InvalidArgument, match="artifact name"):
+        JSONArtifact("model\n")
+    with pytest.raises(InvalidArgument, match="at most 128"):  # what a bundle's reader takes back
+        JSONArtifact("m" * 129)
+    with pytest.raises(InvalidArgument, match="docker_base_image"):
+        env(docker_base_image="python:3.11-slim\n")
+    with pytest.raises(InvalidArgument, match="service class name"):
+        type("Iris\n", (BentoService,), {})
 
 
 def test_json_artifact_refuses_unserialisable_data(toy):

@@ -57,6 +57,8 @@ def test_manifests_have_probes_resources_and_a_non_root_user():
     ({"memory": "1Gi\nkind: Secret"}, "option memory=1Gi\nkind: Secret: expected a Kubernetes quantity"),
     ({"image": "Bad Image"}, "option image 'Bad Image' is not a container image reference"),
     ({"namespace": "Prod"}, "option namespace=Prod"),
+    ({"cpu": "500m\n"}, "expected a Kubernetes quantity"),  # a quantity or namespace is a whole match
+    ({"namespace": "ml\n"}, "option namespace=ml\n"),
     ({"service_type": "Ingress"}, "one of ClusterIP, NodePort, LoadBalancer"),
     ({"replicas": "3", "hpa_max": "2"}, "option hpa_max=2: must be at least replicas (3)"),
     ({"port": "8080", "probe_port": "8080"}, "option probe_port=8080: must differ from port"),

@@ -100,6 +100,9 @@ def test_update_labels_changes_the_registry_record(yc, make_bundle):
     assert [b.tag for b in yc.repository.list(labels="stage=prod")] == [tag]
     with pytest.raises(InvalidArgument, match="label"):
         yc.repository.update_labels(tag, {"bad key!": "x"})
+    with pytest.raises(InvalidArgument, match="label"):  # `$` would let a last newline through
+        yc.repository.update_labels(tag, {"stage": "prod\n"})
+    assert yc.repository.get(tag).labels == {"stage": "prod"}
 
 
 def test_hook_remote_repository_saves_and_loads_through_yatai(yatai, bento_home):
@@ -135,6 +138,8 @@ def test_deployment_records(yc, make_bundle):
     assert yc.deployment.list("env=qa") == []
     with pytest.raises(InvalidArgument, match="state"):
         yc.deployment.replace({**created, "state": "flying"})
+    with pytest.raises(InvalidArgument, match="deployment name"):
+        yc.deployment.create({**record, "name": "iris-qa\n"})
     yc.deployment.delete("iris-prod")
     with pytest.raises(NotFound):
         yc.deployment.replace({**created, "state": "running"})

@@ -17,7 +17,7 @@ from .schemas import BINARY, form_files
 
 __all__ = ["FileInput", "MultiFileInput"]
 
-_FIELD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
 
 
 class FileInput(InputAdapter):
@@ -77,7 +77,7 @@ class MultiFileInput(InputAdapter):
         if isinstance(input_names, str) or not input_names:
             raise InvalidArgument(f"{self.type_name()}(input_names=...) takes a non-empty list of names")
         names = [str(n) for n in input_names]
-        bad = [n for n in names if not _FIELD_NAME.match(n)]
+        bad = [n for n in names if not _FIELD_NAME.fullmatch(n)]
         if bad:
             raise InvalidArgument(f"{self.type_name()}: input name {bad[0]!r} may hold only letters, digits, _ and -")
         if len(set(names)) != len(names):

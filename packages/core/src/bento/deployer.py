@@ -8,7 +8,6 @@ on its platform and reports what it sees there, so a third-party platform is one
 from __future__ import annotations
 
 import abc
-import re
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional, Protocol, Sequence
 
@@ -16,18 +15,17 @@ import attrs
 
 from .config import bento_home
 from .exceptions import InvalidArgument
-from .labels import Requirement
+from .labels import Requirement, is_label_word
 
 __all__ = ["STATES", "DeploymentStatus", "Deployment", "Deployer", "DeploymentStore", "validate_deployment_name",
            "int_option", "bool_option", "str_option"]
 
 STATES = ("pending", "running", "error", "stopped")
-_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
 def validate_deployment_name(name: str) -> str:
     """Deployment names follow the label rules: they become file names, URLs and resource names."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not is_label_word(name):
         raise InvalidArgument(f"invalid deployment name {name!r}: up to 63 characters, letters or digits at "
                               "both ends, only letters, digits and -_. between")
     return name

@@ -60,7 +60,7 @@ class BentoServiceEnv:
         for p in pips:
             if "\n" in p or not requirement_name(p):
                 raise InvalidArgument(f"@env: {p!r} is not a pip requirement")
-        if docker_base_image is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$", docker_base_image):
+        if docker_base_image is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", docker_base_image):
             raise InvalidArgument(f"@env docker_base_image {docker_base_image!r} is not an image reference")
         script = None
         if setup_sh:

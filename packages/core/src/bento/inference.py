@@ -11,14 +11,14 @@ import attrs
 
 from .adapters import BaseInputAdapter, BaseOutputAdapter
 from .exceptions import APIError, BadInput, InvalidArgument
+from .labels import is_name
 from .types import InferenceError, InferenceTask
 
 __all__ = ["APIConfig", "InferenceAPI", "failures_reported_elsewhere"]
 
 log = logging.getLogger(__name__)
 
-_ROUTE = re.compile(r"^[A-Za-z0-9_\-./]+$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ROUTE = re.compile(r"[A-Za-z0-9_\-./]+")
 DEFAULT_MAX_BATCH_SIZE = 4000
 DEFAULT_MAX_LATENCY_MS = 10000
 
@@ -41,8 +41,8 @@ class APIConfig:
     def declare(cls, func: Callable, *, input: Any, output: Any, batch: bool, api_name: Optional[str],
                 route: Optional[str], api_doc: Optional[str], mb_max_batch_size: int, mb_max_latency: int) -> "APIConfig":
         name = api_name or func.__name__
-        if not _NAME.match(name):
-            raise InvalidArgument(f"API name {name!r} must be a Python identifier")
+        if not is_name(name):
+            raise InvalidArgument(f"API name {name!r} must be a Python identifier of at most 128 characters")
         if not isinstance(input, BaseInputAdapter):
             raise InvalidArgument(f"@api(input=...) of '{name}' must be an input adapter instance, got {input!r}")
         if output is not None and not isinstance(output, BaseOutputAdapter):
@@ -53,7 +53,7 @@ class APIConfig:
         if not batch and not input.SINGLE_MODE_SUPPORTED:
             raise InvalidArgument(f"API '{name}': {adapter} supports only batch=True")
         route = (route if route is not None else name).strip("/")
-        if not route or not _ROUTE.match(route) or ".." in route:
+        if not route or not _ROUTE.fullmatch(route) or ".." in route:
             raise InvalidArgument(f"API '{name}': route {route!r} may hold only letters, digits and -_./")
         if int(mb_max_batch_size) < 1 or int(mb_max_latency) < 1:
             raise InvalidArgument(f"API '{name}': mb_max_batch_size and mb_max_latency must be positive")

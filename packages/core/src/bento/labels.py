@@ -8,11 +8,13 @@ import attrs
 
 from .exceptions import InvalidArgument
 
-__all__ = ["validate_labels", "validate_name", "validate_version", "Requirement", "parse_selector", "matches"]
+__all__ = ["validate_labels", "validate_name", "validate_version", "is_label_word", "is_name", "Requirement",
+           "parse_selector", "matches"]
 
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Rules for whole strings, always applied with fullmatch: `$` also matches before a last newline.
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 OPERATORS = ("=", "!=", "In", "NotIn", "Exists", "DoesNotExist")
 
 
@@ -22,8 +24,19 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else f"{text[:77]}... ({len(str(value))} characters)"
 
 
+def is_label_word(value: object) -> bool:
+    """A label key or value, and every word named by the same rule (deployment names, registry
+    words): up to 63 letters, digits and -_. with a letter or digit at both ends."""
+    return isinstance(value, str) and _LABEL.fullmatch(value) is not None
+
+
+def is_name(value: object) -> bool:
+    """A Python identifier of at most 128 ASCII characters: bundle, API and artifact names."""
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
+
+
 def _check_label_part(what: str, value: object) -> str:
-    if not isinstance(value, str) or not _LABEL.match(value):
+    if not is_label_word(value):
         raise InvalidArgument(
             f"invalid label {what} {_shown(value)}: up to 63 characters, letters or digits at both ends, "
             "only letters, digits and -_. between"
@@ -41,13 +54,13 @@ def validate_labels(labels: Optional[Mapping[str, str]]) -> dict:
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not is_name(name):
         raise InvalidArgument(f"invalid bundle name {_shown(name)}: a Python identifier of at most 128 characters")
     return name
 
 
 def validate_version(version: str) -> str:
-    if not isinstance(version, str) or not _VERSION.match(version) or ".." in version:
+    if not isinstance(version, str) or not _VERSION.fullmatch(version) or ".." in version:
         raise InvalidArgument(
             f"invalid version {_shown(version)}: at most 128 letters, digits and ._- (starting with a letter or digit)"
         )
@@ -116,7 +129,7 @@ class _Parser:
         kind, key, pos = self.take()
         if kind != "word":
             self.fail(pos, f"expected a label key, got {key!r}")
-        if not _LABEL.match(key):
+        if not is_label_word(key):
             self.fail(pos, f"invalid label key {key!r}")
         tok = self.peek()
         if tok is None or tok[1] == ",":
@@ -124,7 +137,7 @@ class _Parser:
         kind, word, pos = self.take()
         if word in ("=", "!="):
             vkind, value, vpos = self.take()
-            if vkind != "word" or not _LABEL.match(value):
+            if vkind != "word" or not is_label_word(value):
                 self.fail(vpos, f"invalid label value {value!r}")
             return Requirement(key, word, (value,))
         op = {o.lower(): o for o in OPERATORS}.get(word.lower()) if kind == "word" else None
@@ -144,7 +157,7 @@ class _Parser:
             kind, word, pos = self.take()
             if word == ")" and not values:
                 self.fail(pos, "empty value list")
-            if kind != "word" or not _LABEL.match(word):
+            if kind != "word" or not is_label_word(word):
                 self.fail(pos, f"expected a label value, got {word!r}")
             values.append(word)
             kind, word, pos = self.take()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Sequence
 
@@ -14,13 +13,12 @@ from .env import BentoServiceEnv
 from .exceptions import InvalidArgument, MissingPlugin, NotFound
 from .hookspecs import DevServer
 from .inference import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS, APIConfig, InferenceAPI
-from .labels import validate_version
+from .labels import is_name, validate_version
 from .plugins import Kind, PluginManager, default_manager
 from .repository import save_service
 
 __all__ = ["BentoService", "api", "artifacts", "env", "ver", "web_static_content", "new_version"]
 
-_SERVICE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 def new_version(major: Optional[int] = None, minor: Optional[int] = None) -> str:
@@ -136,7 +134,7 @@ class BentoService:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not _SERVICE_NAME.match(cls.__name__):
+        if not is_name(cls.__name__):
             raise InvalidArgument(f"service class name {cls.__name__!r} is not a valid bundle name")
         configs = [v.config for k, v in vars(cls).items() if isinstance(v, _APIDescriptor)]
         inherited = [c for c in getattr(cls, "_api_configs", []) if c.name not in {x.name for x in configs}]

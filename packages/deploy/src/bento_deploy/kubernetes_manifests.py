@@ -19,8 +19,8 @@ __all__ = ["KubeSettings", "resource_name", "render", "SERVICE_TYPES"]
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 BUNDLE_USER_ID = 10001  # the non-root `bento` user of the bundle's Dockerfile
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -30,7 +30,7 @@ class _Dumper(yaml.SafeDumper):
 
 def _quantity(options: Mapping[str, str], key: str, default: Optional[str]) -> Optional[str]:
     value = str_option(options, key, default)
-    if value is not None and not _QUANTITY.match(value):
+    if value is not None and not _QUANTITY.fullmatch(value):
         raise InvalidArgument(f"option {key}={value}: expected a Kubernetes quantity such as 500m, 2, 512Mi or 1Gi")
     return value
 
@@ -56,7 +56,7 @@ class KubeSettings:
     @classmethod
     def from_options(cls, options: Mapping[str, str], default_image: str) -> "KubeSettings":
         namespace = str_option(options, "namespace", "default")
-        if not _DNS_LABEL.match(namespace):
+        if not _DNS_LABEL.fullmatch(namespace):
             raise InvalidArgument(f"option namespace={namespace}: lowercase letters, digits and '-', at most 63")
         service_type = str_option(options, "service_type", "ClusterIP")
         if service_type not in SERVICE_TYPES:

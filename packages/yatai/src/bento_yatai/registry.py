@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional, Sequence
 
@@ -12,7 +11,7 @@ import attrs
 import peewee
 
 from bento.exceptions import AlreadyExists, InvalidArgument, NotFound
-from bento.labels import Requirement, validate_labels, validate_name, validate_version
+from bento.labels import Requirement, is_label_word, validate_labels, validate_name, validate_version
 
 from .db import BundleLabel, BundleRow, Database, DeploymentLabel, DeploymentRow
 from .selectors_sql import selector_condition
@@ -23,7 +22,6 @@ __all__ = ["BundleRecord", "DeploymentRecord", "Registry", "DEPLOYMENT_STATES", 
 log = logging.getLogger(__name__)
 
 DEPLOYMENT_STATES = ("pending", "running", "error", "stopped")
-_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 MAX_PAGE = 10_000
 
 
@@ -99,7 +97,7 @@ class DeploymentRecord:
 
 
 def _check_word(what: str, value: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not is_label_word(value):
         raise InvalidArgument(f"invalid {what} {value[:80]!r}: up to 63 letters, digits and -_. "
                               "(letters or digits at both ends)")
     return value

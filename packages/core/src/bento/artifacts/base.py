@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import copy
-import re
 from types import MappingProxyType
 from typing import Any, ClassVar, Iterator, Mapping, Optional
 
 from ..exceptions import InvalidArgument, NotFound
+from ..labels import is_name
 
 __all__ = ["BentoServiceArtifact", "ArtifactCollection", "freeze"]
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def freeze(value: Any) -> Any:
@@ -41,8 +40,8 @@ class BentoServiceArtifact:
     PICKLE_BASED: ClassVar[bool] = False
 
     def __init__(self, name: str, **options: Any) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise InvalidArgument(f"artifact name {name!r} must be a Python identifier")
+        if not is_name(name):
+            raise InvalidArgument(f"artifact name {name!r} must be a Python identifier of at most 128 characters")
         self.name = name
         self._options = options
         self._metadata: Mapping[str, Any] = MappingProxyType({})

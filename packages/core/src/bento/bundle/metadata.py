@@ -11,12 +11,11 @@ import attrs
 
 from ..config import cattrs, format_error
 from ..exceptions import BundleError, InvalidArgument
-from ..labels import validate_name, validate_version
+from ..labels import is_name, validate_name, validate_version
 from .layout import METADATA_FILE, STATIC_DIR, TOP_LEVEL_FILES
 
 __all__ = ["AdapterInfo", "APIInfo", "ArtifactInfo", "EnvInfo", "ServiceInfo", "BundleMetadata"]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 # A part of a dotted module name is one plain folder or file name (pytest's importlib mode names
 # test modules after their folders, hyphens included).
 _MODULE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
@@ -46,7 +45,7 @@ def _timestamp(_: Any, attribute: attrs.Attribute, value: str) -> None:
 
 
 def _identifier(_: Any, attribute: attrs.Attribute, value: str) -> None:
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
+    if not is_name(value):
         raise ValueError(f"{attribute.name} {str(value)[:80]!r} is not a Python identifier")
 
 

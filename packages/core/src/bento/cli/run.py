@@ -14,7 +14,7 @@ from ..inference import failures_reported_elsewhere
 from ..runner import run_api
 from .options import CliContext, echo_err, is_quiet, is_verbose, pass_cli
 
-_FILE_OPT = re.compile(r"^--input-file-([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$")
+_FILE_OPT = re.compile(r"--input-file-([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?", re.DOTALL)
 
 
 def _named_files(args: list) -> dict:
@@ -22,7 +22,7 @@ def _named_files(args: list) -> dict:
     files: dict[str, list] = {}
     i = 0
     while i < len(args):
-        m = _FILE_OPT.match(args[i])
+        m = _FILE_OPT.fullmatch(args[i])
         if not m:
             raise InvalidArgument(f"unexpected argument {args[i]!r} (see `bento run --help`)")
         if m.group(2) is not None:

@@ -247,6 +247,11 @@ def _thread_cpus(pid: int) -> set:
     return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
+def _thread_policies(pid: int) -> set:
+    """The scheduling policies of every thread of a process."""
+    return {os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
 @pytest.mark.platform("one CPU: nothing to pin")
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
 def test_each_worker_runs_on_one_cpu_of_its_own_unless_turned_off(serve_process, iris_bundle, post_json):
@@ -255,7 +260,21 @@ def test_each_worker_runs_on_one_cpu_of_its_own_unless_turned_off(serve_process,
     pins = [_thread_cpus(pid) for pid in _two_workers(p)]
     assert all(len(cpus) == 1 and len(next(iter(cpus))) == 1 for cpus in pins), pins
     assert pins[0] != pins[1]
+    # every thread, also those started after the pin (the engine's, the runners), never preempts on wake-up
+    assert all(_thread_policies(pid) == {os.SCHED_BATCH} for pid in _two_workers(p))
     assert p.stop() == 0
     free = serve_process([iris_bundle, "--workers", "2", "--no-cpu-affinity"]).wait_ready()
     assert all(_thread_cpus(pid) == {frozenset(os.sched_getaffinity(0))} for pid in _two_workers(free))
+    assert all(_thread_policies(pid) == {os.SCHED_OTHER} for pid in _two_workers(free))
     assert free.stop() == 0
+
+
+@pytest.mark.platform("one CPU: nothing to pin")
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
+def test_a_one_worker_server_runs_on_one_cpu_under_the_batch_policy(serve_process, iris_bundle, post_json):
+    p = serve_process([iris_bundle]).wait_ready()
+    assert post_json(p.url + "/predict", ROWS).json() == [0]
+    cpus = _thread_cpus(p.proc.pid)
+    assert len(cpus) == 1 and len(next(iter(cpus))) == 1, cpus
+    assert _thread_policies(p.proc.pid) == {os.SCHED_BATCH}
+    assert p.stop() == 0

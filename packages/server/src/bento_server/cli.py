@@ -38,8 +38,9 @@ __all__ = ["serve_cmd"]
               help="Seconds from a connection's opening, or a request's first byte, to the end of its headers "
                    "[server.header_timeout, default 10].")
 @click.option("--cpu-affinity/--no-cpu-affinity", default=None,
-              help="Run each worker on one CPU: faster for Python models, off for models with their own "
-                   "thread pools (TensorFlow) [server.cpu_affinity, default on].")
+              help="Run each worker on one CPU, its threads under the batch scheduling policy: faster for "
+                   "Python models, off for models with their own thread pools (TensorFlow) "
+                   "[server.cpu_affinity, default on].")
 @click.option("--trust-pickle", is_flag=True, default=None, help="Load pickle-based artifacts from a registry bundle.")
 @pass_cli
 def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[int], probe_port: Optional[int],

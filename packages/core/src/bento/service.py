@@ -20,7 +20,6 @@ from .repository import save_service
 __all__ = ["BentoService", "api", "artifacts", "env", "ver", "web_static_content", "new_version"]
 
 
-
 def new_version(major: Optional[int] = None, minor: Optional[int] = None) -> str:
     """`YYYYMMDDHHMMSS_XXXXXX` (UTC + 6 uppercase hex), prefixed `major.minor.` by @ver."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")

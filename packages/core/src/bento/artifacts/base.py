@@ -11,7 +11,6 @@ from ..labels import is_name
 __all__ = ["BentoServiceArtifact", "ArtifactCollection", "freeze"]
 
 
-
 def freeze(value: Any) -> Any:
     """A read-only deep copy: dicts become mappingproxies, lists tuples (metadata is immutable)."""
     if isinstance(value, Mapping):

@@ -278,3 +278,19 @@ def test_a_one_worker_server_runs_on_one_cpu_under_the_batch_policy(serve_proces
     assert len(cpus) == 1 and len(next(iter(cpus))) == 1, cpus
     assert _thread_policies(p.proc.pid) == {os.SCHED_BATCH}
     assert p.stop() == 0
+
+
+def test_a_server_given_one_cpu_runs_under_the_batch_policy_too(serve_process, iris_bundle, post_json):
+    """Nothing to pin (a container's one CPU), and still one CPU whose threads wake each other."""
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(mine)})  # the server inherits it
+    try:
+        p = serve_process([iris_bundle])
+    finally:
+        os.sched_setaffinity(0, mine)
+    p.wait_ready()
+    assert post_json(p.url + "/predict", ROWS).json() == [0]
+    assert _thread_cpus(p.proc.pid) == {frozenset({min(mine)})}
+    assert _thread_policies(p.proc.pid) == {os.SCHED_BATCH}
+    assert p.stop() == 0
+    assert "(1 worker)" in p.output()  # nothing said about a CPU: the server was not moved

@@ -28,15 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def pin_to_one_cpu(slot: int) -> Optional[int]:
-    """Move this process (every thread it has, and so the ones it starts) to the `slot`-th
-    (modulo) CPU it may use, under SCHED_BATCH; None where that is not possible or there is one
-    CPU anyway."""
+    """Run this process (every thread it has, and so the ones it starts) under SCHED_BATCH, on
+    the `slot`-th (modulo) CPU it may use; that CPU, or None where the process has one CPU
+    anyway or cannot be pinned."""
     if not hasattr(os, "sched_getaffinity"):
         return None
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None
-    cpu = cpus[slot % len(cpus)]
+    cpu = cpus[slot % len(cpus)] if len(cpus) > 1 else None
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]
     except OSError:
@@ -44,9 +42,10 @@ def pin_to_one_cpu(slot: int) -> Optional[int]:
     batch = getattr(os, "SCHED_BATCH", None)
     for tid in threads:
         try:
-            os.sched_setaffinity(tid, {cpu})
+            if cpu is not None:
+                os.sched_setaffinity(tid, {cpu})
             if batch is not None:
                 os.sched_setscheduler(tid, batch, os.sched_param(0))
         except OSError as e:  # a thread that has just exited, or a sandbox that forbids it
-            log.debug("cannot pin thread %d to CPU %d: %s", tid, cpu, e)
+            log.debug("cannot pin thread %d to CPU %s: %s", tid, cpu, e)
     return cpu

@@ -5,8 +5,9 @@ model-less echo) over each engine's echo ceiling, from a results.json of `peers.
 
 Entry names follow suite.json: `ours-[<engine>-]<model>[-onnx]-<variant>-w<workers>`, peers
 `<peer>-<model>[-<variant>]`, ceilings `ceiling-falcon-<engine>[-w<workers>][-pinned]`. A 1-worker
-`bento serve` pins itself to one CPU; the engines' own servers do not, and pinned their echo costs
-less CPU a request, so bento's cost is given over both where the run has both.
+`bento serve` pins itself to one CPU, under the batch scheduling policy; the engines' own servers do
+not, and run so (the `-pinned` ceilings) their echo costs less CPU a request, so bento's cost is
+given over both where the run has both.
 """
 from __future__ import annotations
 

@@ -89,7 +89,8 @@ def test_named_input_file_options_are_read_whole():
     from bento.cli.run import _named_files
     from bento.exceptions import InvalidArgument
 
-    assert _named_files(["--input-file-a=x.json\n", "--input-file-b", "y.json"]) == {"a": ["x.json\n"], "b": ["y.json"]}
+    files = _named_files(["--input-file-a=x.json\n", "--input-file-b", "y.json"])
+    assert files == {"a": ["x.json\n"], "b": ["y.json"]}
     with pytest.raises(InvalidArgument, match="unexpected argument"):
         _named_files(["--input-file-a\n", "y.json"])
 

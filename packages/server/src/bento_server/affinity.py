@@ -22,12 +22,12 @@ import logging
 import os
 from typing import Optional
 
-__all__ = ["pin_to_one_cpu"]
+__all__ = ["run_on_one_cpu"]
 
 log = logging.getLogger(__name__)
 
 
-def pin_to_one_cpu(slot: int) -> Optional[int]:
+def run_on_one_cpu(slot: int) -> Optional[int]:
     """Run this process (every thread it has, and so the ones it starts) under SCHED_BATCH, on
     the `slot`-th (modulo) CPU it may use; that CPU, or None where the process has one CPU
     anyway or cannot be pinned."""
@@ -47,5 +47,5 @@ def pin_to_one_cpu(slot: int) -> Optional[int]:
             if batch is not None:
                 os.sched_setscheduler(tid, batch, os.sched_param(0))
         except OSError as e:  # a thread that has just exited, or a sandbox that forbids it
-            log.debug("cannot pin thread %d to CPU %s: %s", tid, cpu, e)
+            log.debug("cannot move thread %d (CPU %s, SCHED_BATCH): %s", tid, cpu, e)
     return cpu

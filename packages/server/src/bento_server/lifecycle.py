@@ -11,7 +11,7 @@ import threading
 from functools import partial
 from typing import Any, Callable, Optional
 
-from .affinity import pin_to_one_cpu
+from .affinity import run_on_one_cpu
 from .app import BentoApp, loading_app
 from .config import BatchingConfig, ServerConfig
 from .memory import return_freed_memory
@@ -43,7 +43,7 @@ def serve(load: Callable[[], Any], server: ServerConfig, batching: BatchingConfi
     sock = bind_socket(server.host, server.port, server.backlog, reuse_port=_socket_per_worker(engine, server))
     probe_sock = None if server.probe_port is None else bind_socket(server.host, server.probe_port, server.backlog)
     # before any thread starts; servers sharing a machine land on different CPUs
-    cpu = pin_to_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
+    cpu = run_on_one_cpu(os.getpid()) if server.cpu_affinity and server.workers == 1 else None
     probes = "" if probe_sock is None else f", probes also on port {probe_sock.getsockname()[1]}"
     print(f"bento serve: listening on http://{server.host}:{sock.getsockname()[1]} "
           f"({server.workers} worker{'s' if server.workers > 1 else ''}"

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from bento.exceptions import BentoError
 
-from .affinity import pin_to_one_cpu
+from .affinity import run_on_one_cpu
 from .config import ServerConfig
 from .metrics import MULTIPROC_ENV
 
@@ -110,7 +110,7 @@ class WorkerPool:
             os.close(wake_w)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             if self.server.cpu_affinity:
-                cpu = pin_to_one_cpu(self._first_slot + slot)
+                cpu = run_on_one_cpu(self._first_slot + slot)
                 if cpu is not None:
                     log.info("worker %d runs on CPU %d", os.getpid(), cpu)
             self.work(slot)

@@ -42,11 +42,14 @@ def test_serve_a_bundle_readyz_503_while_loading(serve_process, iris_bundle, pos
     assert p.stop() == 0
 
 
-def test_a_bundle_that_cannot_be_found_is_one_line_and_exit_1(serve_process, tmp_path):
-    p = serve_process([str(tmp_path / "missing")])
-    assert p.proc.wait(60) != 0
+@pytest.mark.parametrize("where", ["path", "tag"])
+def test_a_bundle_that_cannot_be_found_is_one_line_and_exit_1_before_listening(serve_process, tmp_path, where):
+    bundle = str(tmp_path / "missing") if where == "path" else "missing_service:1.0"
+    p = serve_process([bundle], env={"BENTO_HOME": str(tmp_path / "home")})
+    assert p.proc.wait(60) == 1
     out = p.output().strip().splitlines()
-    assert out[-1].startswith("Error: ") and "Traceback" not in "\n".join(out)
+    assert out[-1].startswith("Error: ") and "missing" in out[-1], out
+    assert "Traceback" not in "\n".join(out) and not any("listening" in line for line in out), out
 
 
 @pytest.mark.parametrize("how", ["load fails", "SIGTERM while loading", "SIGTERM after serving"])
@@ -56,10 +59,14 @@ def test_workers_leave_no_metrics_directory_behind(serve_process, iris_bundle, t
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {"TMPDIR": str(tmp), "SRV_IMPORT_DELAY": "3" if how == "SIGTERM while loading" else "0"}
-    bundle = str(tmp_path / "missing") if how == "load fails" else iris_bundle
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "bento.yml").write_text("name: [not, a, name]\n")
+    bundle = str(broken) if how == "load fails" else iris_bundle
     p = serve_process([bundle, "--workers", "2"], env=env)
     if how == "load fails":
         assert p.proc.wait(60) == 1
+        assert "is not a bundle" in p.output()
     elif how == "SIGTERM while loading":
         deadline = time.monotonic() + 60
         while True:  # answering /readyz, so its signal handlers are in place
@@ -93,8 +100,8 @@ def test_flags_override_environment_override_config_file(tmp_path, monkeypatch):
     seen = {}
     monkeypatch.setattr(lifecycle, "serve", lambda load, server, batching, engine: seen.update(
         server=server, batching=batching, engine=engine))
-    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", "x", "--threads", "7", "--disable-microbatch",
-                                                                 "--engine", "waitress"])
+    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["serve", str(tmp_path), "--threads", "7",
+                                                                 "--disable-microbatch", "--engine", "waitress"])
     assert result.exit_code == 0, result.output
     server, batching = seen["server"], seen["batching"]
     assert (server.port, server.threads, server.timeout, server.host) == (7000, 7, 9.0, "127.0.0.1")

@@ -61,5 +61,6 @@ def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[i
         "security": {"trust_pickle": trust_pickle},
     })
     logging.getLogger("bento.feedback").setLevel(logging.INFO)
-    serve(lambda: cli.load(bento, trust_pickle), config.server, config.batching,
-          http_engine(cli.plugins, config.server.engine))
+    engine = http_engine(cli.plugins, config.server.engine)
+    location = cli.resolve(bento)  # a bundle that is not there fails here, before the port opens
+    serve(lambda: cli.load(location, trust_pickle), config.server, config.batching, engine)

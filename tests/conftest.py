@@ -43,3 +43,14 @@ def zoo_url(zoo_bundle, tmp_path_factory) -> Iterator[str]:
         handle = service.start_dev_server(port=0)
     yield handle.url
     service.stop_dev_server()
+
+
+@pytest.fixture
+def yatai_url(tmp_path) -> Iterator[str]:
+    """A real Yatai (gRPC on 127.0.0.1, SQLite and a local directory) in this process."""
+    from bento_yatai.server import ServerOptions, YataiServer
+
+    server = YataiServer(ServerOptions(db_url=f"sqlite:///{tmp_path / 'yatai.db'}",
+                                       repo_base_url=str(tmp_path / "archives"), grpc_port=0, ui_port=None)).start()
+    yield server.address
+    server.stop(grace=0)

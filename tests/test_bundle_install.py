@@ -61,17 +61,6 @@ def test_tampered_bundle_refuses_to_install(iris_bundle, fresh_venv, tmp_path):
     assert os.path.exists(iris_bundle)
 
 
-@pytest.fixture
-def yatai_url(tmp_path):
-    """A real Yatai (gRPC on 127.0.0.1, SQLite and a local directory) in this process."""
-    from bento_yatai.server import ServerOptions, YataiServer
-
-    server = YataiServer(ServerOptions(db_url=f"sqlite:///{tmp_path / 'yatai.db'}",
-                                       repo_base_url=str(tmp_path / "archives"), grpc_port=0, ui_port=None)).start()
-    yield server.address
-    server.stop(grace=0)
-
-
 def _predict_in(venv, **env) -> subprocess.CompletedProcess:
     code = "import IrisClassifier; print(IrisClassifier.load().predict([[5.1, 3.5, 1.4, 0.2]]))"
     return subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, cwd="/",

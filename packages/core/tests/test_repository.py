@@ -8,7 +8,7 @@ from bento.exceptions import AlreadyExists, InvalidArgument, NotFound
 from bento.labels import parse_selector
 from bento.config import load_config
 from bento.plugins import default_manager
-from bento.repository import get_repository
+from bento.repository import find, get_repository, resolve
 
 
 def _save(toy, **labels):
@@ -57,6 +57,22 @@ def test_unknown_tag_and_bad_tag(toy):
         bento.load("ToyService:../../etc")
     with pytest.raises(InvalidArgument, match="invalid bundle name"):
         _repository().get("a/b:1")
+
+
+def test_find_names_what_resolve_fetches_without_fetching_it(toy, tmp_path):
+    pm = default_manager()
+    config = load_config(pm)
+    first = _save(toy, stage="dev")
+    tag = find("ToyService:latest", pm, config)
+    assert tag == f"ToyService:{os.path.basename(first)}"
+    toy.set_version("2.0")
+    _save(toy, stage="prod")  # a newer latest: what was found still names the first bundle
+    assert resolve(tag, pm, config) == first
+    assert find(first, pm, config) == first
+    with pytest.raises(NotFound, match="not found"):
+        find("ToyService:9.9", pm, config)
+    with pytest.raises(NotFound, match="no bundle directory"):
+        find(str(tmp_path / "missing"), pm, config)
 
 
 def test_delete_removes_the_bundle(toy):

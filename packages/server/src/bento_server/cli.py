@@ -62,5 +62,5 @@ def serve_cmd(cli: CliContext, bento: str, host: Optional[str], port: Optional[i
     })
     logging.getLogger("bento.feedback").setLevel(logging.INFO)
     engine = http_engine(cli.plugins, config.server.engine)
-    location = cli.resolve(bento)  # a bundle that is not there fails here, before the port opens
-    serve(lambda: cli.load(location, trust_pickle), config.server, config.batching, engine)
+    bundle = cli.find(bento)  # a bundle that is not there fails here, before the port opens
+    serve(lambda: cli.load(bundle, trust_pickle), config.server, config.batching, engine)

@@ -11,7 +11,7 @@ import click
 from ..config import Config, load_config
 from ..loading import load
 from ..plugins import PluginManager
-from ..repository import Repository, get_repository, resolve
+from ..repository import Repository, find, get_repository, resolve
 
 __all__ = ["CliContext", "pass_cli", "common_options", "registry_options", "echo_err", "is_quiet", "is_verbose"]
 
@@ -41,6 +41,10 @@ class CliContext:
     def resolve(self, bento: str) -> str:
         """The bundle directory of a path or a tag."""
         return resolve(bento, self.plugins, self.config)
+
+    def find(self, bento: str) -> str:
+        """A path or tag made sure of, without fetching it (`bento.repository.find`)."""
+        return find(bento, self.plugins, self.config)
 
     def load(self, bento: str, trust_pickle: Optional[bool] = None) -> Any:
         return load(bento, trust_pickle=trust_pickle, plugins=self.plugins, config=self.config)

@@ -14,7 +14,7 @@ from ..plugins import PluginManager
 from .base import BundleInfo, Repository, parse_tag
 from .local import LocalRepository
 
-__all__ = ["BundleInfo", "Repository", "LocalRepository", "parse_tag", "get_repository", "resolve", "save_service"]
+__all__ = ["BundleInfo", "Repository", "LocalRepository", "parse_tag", "get_repository", "resolve", "find", "save_service"]
 
 
 def get_repository(pm: PluginManager, config: Config, url: Optional[str] = None,
@@ -30,11 +30,22 @@ def get_repository(pm: PluginManager, config: Config, url: Optional[str] = None,
 
 def resolve(path_or_tag: str, pm: PluginManager, config: Config) -> str:
     """A bundle directory for a path, or for a tag looked up in the configured repository."""
+    return _directory(path_or_tag) or get_repository(pm, config).fetch(path_or_tag)
+
+
+def find(path_or_tag: str, pm: PluginManager, config: Config) -> str:
+    """`path_or_tag` made sure of without fetching the bundle: its directory, or the NAME:VERSION
+    the tag names now (so a version pushed meanwhile cannot change what `resolve` then fetches)."""
+    return _directory(path_or_tag) or get_repository(pm, config).get(path_or_tag).metadata.tag
+
+
+def _directory(path_or_tag: str) -> Optional[str]:
+    """The directory a path names; None for a tag."""
     if os.path.isdir(path_or_tag):
         return os.path.abspath(path_or_tag)
     if ":" not in path_or_tag and (os.sep in path_or_tag or path_or_tag.startswith(".")):
         raise NotFound(f"no bundle directory at {path_or_tag}")
-    return get_repository(pm, config).fetch(path_or_tag)
+    return None
 
 
 def save_service(svc: Any, pm: PluginManager, config: Config, labels: Optional[dict] = None,

@@ -14,7 +14,8 @@ from ..plugins import PluginManager
 from .base import BundleInfo, Repository, parse_tag
 from .local import LocalRepository
 
-__all__ = ["BundleInfo", "Repository", "LocalRepository", "parse_tag", "get_repository", "resolve", "find", "save_service"]
+__all__ = ["BundleInfo", "Repository", "LocalRepository", "parse_tag", "get_repository", "resolve", "find",
+           "save_service"]
 
 
 def get_repository(pm: PluginManager, config: Config, url: Optional[str] = None,

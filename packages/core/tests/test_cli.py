@@ -161,3 +161,25 @@ def test_plugin_commands_name_their_pip_package(command, dist):
     assert f"(needs {dist}: pip install {dist})" in CliRunner().invoke(cli, ["--help"]).output
     _one_line_error(CliRunner().invoke(cli, [command, "X"]), 1,
                     f"'bento {command}' is provided by the {dist} plugin: pip install {dist}")
+
+
+def test_a_plugin_command_replaces_cores_of_the_same_name():
+    import click
+
+    from bento import hookimpl
+    from bento.plugins import get_plugin_manager
+
+    @click.command("list")
+    def team_list() -> None:
+        click.echo("the team's list")
+
+    class TeamList:
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(team_list)
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(TeamList(), name="team-list")
+    cli = make_cli(pm)
+    assert CliRunner().invoke(cli, ["list"]).output == "the team's list\n"
+    assert "get" in cli.commands and "plugins" in cli.commands  # core's other commands stay

@@ -116,3 +116,51 @@ def test_misspelled_hook_is_caught():
     pm.register(Typo())
     with pytest.raises(pluggy.PluginValidationError, match="unknown hook 'register_artifact'"):
         pm.check_pending()
+
+
+def test_each_kind_is_collected_when_first_asked_for():
+    """Loading a bundle asks for artifacts and adapters only: a deployer's or batcher's hook (and
+    what it imports) runs when a platform or batcher is looked up, once."""
+    from bento import hookimpl
+    from bento.artifacts import JSONArtifact
+    from bento.plugins import Kind, get_plugin_manager
+
+    calls = []
+
+    class Platforms:
+        @hookimpl
+        def register_deployers(self, register):
+            calls.append("deployers")
+            register("moon", type("MoonDeployer", (), {}))
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(Platforms(), name="platforms")
+    registry = pm.registry
+    assert registry.get(Kind.ARTIFACT, "JSONArtifact") is JSONArtifact
+    assert registry.provider(Kind.ARTIFACT, JSONArtifact).distribution == "bento-core"
+    assert calls == []
+    assert registry.deployer("moon").__name__ == "MoonDeployer"
+    assert registry.names(Kind.DEPLOYER) == ["moon"]
+    assert calls == ["deployers"]
+
+
+def test_a_kind_whose_hook_fails_is_collected_again():
+    from bento import hookimpl
+    from bento.plugins import Kind, get_plugin_manager
+
+    attempts = []
+
+    class Flaky:
+        @hookimpl
+        def register_batchers(self, register):
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise RuntimeError("first call fails")
+            register("steady", type("Steady", (), {}))
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(Flaky(), name="flaky")
+    with pytest.raises(RuntimeError, match="first call fails"):
+        pm.registry.batcher("steady")
+    assert pm.registry.batcher("steady").__name__ == "Steady"
+    assert pm.registry.names(Kind.BATCHER) == ["offline", "steady"]

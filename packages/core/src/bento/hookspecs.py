@@ -48,28 +48,29 @@ def bento_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
 @hookspec
 def register_artifacts(register: Callable[[type[BentoServiceArtifact]], None]) -> None:
-    """Called when the plugin manager's registry is first used: `register(ArtifactClass)` for
-    each artifact type. The class name is the type name written in bento.yml."""
+    """Called when the plugin manager's registry first needs an artifact type (each kind's hook
+    runs on the first lookup or listing of that kind): `register(ArtifactClass)` for each
+    artifact type. The class name is the type name written in bento.yml."""
 
 
 @hookspec
 def register_input_adapters(register: Callable[[type[BaseInputAdapter]], None]) -> None:
-    """Called when the registry is first used: `register(AdapterClass)` for each input adapter."""
+    """Called when the registry first needs an input adapter: `register(AdapterClass)` for each."""
 
 
 @hookspec
 def register_output_adapters(register: Callable[[type[BaseOutputAdapter]], None]) -> None:
-    """Called when the registry is first used: `register(AdapterClass)` for each output adapter."""
+    """Called when the registry first needs an output adapter: `register(AdapterClass)` for each."""
 
 
 @hookspec
 def register_deployers(register: Callable[[str, type[Deployer]], None]) -> None:
-    """Called when the registry is first used: `register(platform_name, DeployerClass)`."""
+    """Called when the registry first needs a platform: `register(platform_name, DeployerClass)`."""
 
 
 @hookspec
 def register_batchers(register: Callable[[str, type[Batcher]], None]) -> None:
-    """Called when the registry is first used: `register(name, BatcherClass)`; a server picks
+    """Called when the registry first needs a batcher: `register(name, BatcherClass)`; a server picks
     its batcher by name from `[batching] batcher` (default `adaptive`, bento-server's), `bento
     run` from `[run] batcher` (default `offline`, core's)."""
 

@@ -39,7 +39,6 @@ DEFAULT_PLUGINS = (
     "bento.default_output",
     "bento.batching",
     "bento.repository.local",
-    "bento.cli.commands",
 )
 
 
@@ -183,36 +182,56 @@ def default_manager() -> PluginManager:
         return _default
 
 
+_REGISTER_HOOKS = {
+    Kind.ARTIFACT: "register_artifacts",
+    Kind.INPUT_ADAPTER: "register_input_adapters",
+    Kind.OUTPUT_ADAPTER: "register_output_adapters",
+    Kind.DEPLOYER: "register_deployers",
+    Kind.BATCHER: "register_batchers",
+}
+
+
 class TypeRegistry:
     """Types contributed by plugins, by kind and name, with the plugin that provides each.
 
-    Filled by calling the registration hooks through pluggy: tryfirst implementations run first
-    and core's trylast built-ins last, and the first registration of a name wins, so a plugin
-    overrides a built-in of the same name. The provider of a type is the plugin whose module
+    Filled kind by kind, on first use, by calling that kind's registration hook through pluggy:
+    tryfirst implementations run first and core's trylast built-ins last, and the first
+    registration of a name wins, so a plugin overrides a built-in of the same name. The provider of a type is the plugin whose module
     defines it, else the plugin whose module shares the type's top-level package.
     """
 
     def __init__(self, pm: PluginManager) -> None:
         self._pm = pm
-        self._types: dict[Kind, dict[str, Provided]] = {kind: {} for kind in Kind}
+        self._types: dict[Kind, dict[str, Provided]] = {}
+        self._lock = threading.RLock()
         self._modules = {i.module: i for i in pm.infos if i.module}
         self._packages = {i.module.split(".")[0]: i for i in reversed(pm.infos) if i.module}
-        pm.hook.register_artifacts(register=lambda cls: self._add(Kind.ARTIFACT, cls.__name__, cls))
-        pm.hook.register_input_adapters(register=lambda cls: self._add(Kind.INPUT_ADAPTER, cls.__name__, cls))
-        pm.hook.register_output_adapters(register=lambda cls: self._add(Kind.OUTPUT_ADAPTER, cls.__name__, cls))
-        pm.hook.register_deployers(register=lambda platform, cls: self._add(Kind.DEPLOYER, platform, cls))
-        pm.hook.register_batchers(register=lambda name, cls: self._add(Kind.BATCHER, name, cls))
+
+    def _entries(self, kind: Kind) -> dict[str, Provided]:
+        """`kind`'s types, collected on first use: a job that saves or loads a bundle does not
+        import what only serving (asyncio) or deploying (PyYAML) needs. A hook that raises
+        leaves the kind uncollected, to be tried again."""
+        with self._lock:
+            if kind not in self._types:
+                entries: dict[str, Provided] = {}
+                hook = getattr(self._pm.hook, _REGISTER_HOOKS[kind])
+                if kind in (Kind.DEPLOYER, Kind.BATCHER):  # registered under a name the plugin chooses
+                    hook(register=lambda name, cls: self._add(entries, kind, name, cls))
+                else:
+                    hook(register=lambda cls: self._add(entries, kind, cls.__name__, cls))
+                self._types[kind] = entries
+            return self._types[kind]
 
     def _owner(self, cls: type) -> PluginInfo:
         module = cls.__module__
         top = module.split(".")[0]
         return self._modules.get(module) or self._packages.get(top) or PluginInfo(top, "", "", module)
 
-    def _add(self, kind: Kind, name: str, cls: type) -> None:
-        known = self._types[kind].get(name)
+    def _add(self, entries: dict[str, Provided], kind: Kind, name: str, cls: type) -> None:
+        known = entries.get(name)
         owner = self._owner(cls)
         if known is None:
-            self._types[kind][name] = Provided(cls, owner)
+            entries[name] = Provided(cls, owner)
         elif known.cls is not cls and owner.distribution != "bento-core":  # core's defaults are meant to yield
             log.warning("%s '%s' of plugin '%s' is overridden by plugin '%s'", kind.value, name, owner.name,
                         known.plugin.name)
@@ -221,19 +240,19 @@ class TypeRegistry:
         """The class registered as `name`, or MissingPlugin naming the pip package to install
         (`pip_hint`: what the bundle recorded as the provider)."""
         try:
-            return self._types[kind][name].cls
+            return self._entries(kind)[name].cls
         except KeyError:
             raise MissingPlugin(kind.value, name, pip_hint) from None
 
     def provider(self, kind: Kind, cls: type) -> PluginInfo:
         """The plugin that provides `cls` (for bento.yml and the bundle's requirements)."""
-        entry = self._types[kind].get(cls.__name__)
+        entry = self._entries(kind).get(cls.__name__)
         if entry is None or entry.cls is not cls:
             raise MissingPlugin(kind.value, cls.__name__, None)
         return entry.plugin
 
     def names(self, kind: Kind) -> list[str]:
-        return sorted(self._types[kind])
+        return sorted(self._entries(kind))
 
     def deployer(self, platform: str) -> type[Deployer]:
         return self._named(Kind.DEPLOYER, platform, "none (pip install bento-deploy)")
@@ -244,7 +263,7 @@ class TypeRegistry:
     def _named(self, kind: Kind, name: str, none: str) -> type:
         """A type registered under a name the user chose (a platform, a batcher)."""
         try:
-            return self._types[kind][name].cls
+            return self._entries(kind)[name].cls
         except KeyError:
             known = ", ".join(self.names(kind)) or none
             raise InvalidArgument(f"unknown {kind.value} '{name}'; known: {known}") from None
@@ -252,7 +271,7 @@ class TypeRegistry:
     def by_plugin(self) -> dict[str, list[str]]:
         """Plugin name -> the types it provides, as `kind:name` (for `bento plugins`)."""
         out: dict[str, list[str]] = {}
-        for kind, entries in self._types.items():
-            for name, entry in entries.items():
+        for kind in Kind:
+            for name, entry in self._entries(kind).items():
                 out.setdefault(entry.plugin.name, []).append(f"{kind.name.lower()}:{name}")
         return out

@@ -3,22 +3,23 @@ record store and the `deployment`/`containerize` commands, registered `trylast` 
 third-party plugin may replace them."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-import click
 from bento import hookimpl
 from bento.config import Config
 
-from .cli import deployment_group
-from .containerize_cmd import containerize_cmd
 from .store import LocalDeploymentStore
+
+if TYPE_CHECKING:
+    import click
 
 __all__ = ["register_deployers", "deployment_store", "register_commands"]
 
 
 @hookimpl(trylast=True)
 def register_deployers(register: Callable[[str, type], None]) -> None:
-    # Every command that loads a bundle builds the registry: keep PyYAML and subprocess plumbing off it.
+    # The registry collects platforms only when one is looked up: PyYAML and the process plumbing
+    # stay off the jobs that save, load or serve a bundle.
     from .kubernetes import KubernetesDeployer
     from .local import LocalDeployer
 
@@ -33,5 +34,8 @@ def deployment_store(config: Config, url: Optional[str]) -> Optional[LocalDeploy
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    from .cli import deployment_group  # click and the commands' imports only when a CLI is built
+    from .containerize_cmd import containerize_cmd
+
     cli.add_command(deployment_group)
     cli.add_command(containerize_cmd)

@@ -31,7 +31,7 @@ def register_commands(cli: Any) -> None:
 
 @hookimpl
 def register_batchers(register: Callable[[str, type], None]) -> None:
-    from .batching import AdaptiveBatcher  # the runner's plumbing: only once a registry is built
+    from .batching import AdaptiveBatcher  # asyncio and the runner: only when a batcher is looked up
 
     register("adaptive", AdaptiveBatcher)
 

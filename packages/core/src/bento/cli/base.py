@@ -10,6 +10,7 @@ import click
 
 from ..exceptions import BentoError
 from ..plugins import PluginManager, default_manager
+from .commands import COMMANDS
 from .options import CliContext, common_options, echo_err, is_verbose, reset_output_state
 
 __all__ = ["BentoGroup", "KNOWN_COMMANDS", "make_cli", "main"]
@@ -73,8 +74,9 @@ def _missing_plugin_command(name: str, dist: str) -> click.Command:
 
 
 def make_cli(pm: Optional[PluginManager] = None) -> click.Group:
-    """The root group with every plugin's commands (`register_commands`, core's among them);
-    commands reach `pm` and the configuration through `ctx.obj` (`options.pass_cli`)."""
+    """The root group with core's commands and every plugin's (`register_commands`), a plugin's
+    replacing core's of the same name; commands reach `pm` and the configuration through
+    `ctx.obj` (`options.pass_cli`)."""
     pm = pm if pm is not None else default_manager()
 
     @click.group(cls=BentoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,6 +91,8 @@ def make_cli(pm: Optional[PluginManager] = None) -> click.Group:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
         ctx.obj = CliContext(pm)
 
+    for cmd in COMMANDS:
+        cli.add_command(cmd)
     pm.hook.register_commands(cli=cli)
     for name, dist in KNOWN_COMMANDS.items():
         if name not in cli.commands:

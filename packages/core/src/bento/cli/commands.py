@@ -1,5 +1,6 @@
-"""Core's commands, added through the same hook plugins use: bundles in the repository (list,
-get, delete, info, open-api-spec, retrieve), `run`, `config` and `plugins`."""
+"""Core's commands: bundles in the repository (list, get, delete, info, open-api-spec,
+retrieve), `run`, `config` and `plugins`. The root group adds them before any plugin's, so a
+plugin's command of the same name replaces core's."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import click
 from ..bundle.manifest import verify_manifest
 from ..bundle.reader import read_metadata
 from ..exceptions import AlreadyExists, InvalidArgument, NotFound
-from ..markers import hookimpl
 from ..labels import matches, parse_selector, validate_name
 from ..openapi import openapi_spec_from_metadata
 from ..repository import parse_tag
@@ -22,7 +22,7 @@ from .output import output_option, render
 from .plugins_cmd import plugins_cmd
 from .run import run_cmd
 
-__all__ = ["register_commands"]
+__all__ = ["COMMANDS"]
 
 LIST_COLUMNS = ("tag", "created_at", "apis", "artifacts", "labels")
 
@@ -153,8 +153,5 @@ def retrieve_cmd(cli: CliContext, bento: str, target_dir: str, yatai_url: Option
     click.echo(os.path.abspath(target_dir))
 
 
-@hookimpl(tryfirst=True)
-def register_commands(cli: click.Group) -> None:
-    for cmd in (list_cmd, get_cmd, delete_cmd, run_cmd, info_cmd, open_api_spec_cmd, retrieve_cmd, config_group,
-                plugins_cmd):
-        cli.add_command(cmd)
+COMMANDS = (list_cmd, get_cmd, delete_cmd, run_cmd, info_cmd, open_api_spec_cmd, retrieve_cmd, config_group,
+            plugins_cmd)

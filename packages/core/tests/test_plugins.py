@@ -1,4 +1,5 @@
 """Plugins: entry points, a third-party artifact plugin pip-installed into a venv, broken plugins."""
+import json
 import os
 import re
 import subprocess
@@ -99,6 +100,32 @@ def test_strict_mode_makes_a_broken_plugin_fatal(venv, tmp_path):
     assert out.returncode != 0
     assert out.stderr.strip() == ("Error: plugin 'broken' (bento-broken 0.3) failed to load: "
                                   "ImportError: needs libfoo")
+
+
+def test_where_a_plugin_came_from_is_read_when_asked_for(venv, tmp_path):
+    """Every job and `bento --help` loads the plugins; parsing each one's METADATA is left to
+    `bento plugins`, a bundle's save and a broken plugin's report, which name the distribution."""
+    spy = textwrap.dedent("""\
+        import json, importlib_metadata
+        read = []
+        original = importlib_metadata.PathDistribution.read_text
+        def read_text(self, name):
+            text = original(self, name)
+            if name == "METADATA" and text:
+                read.append(text.split("\\nName: ", 1)[1].split("\\n", 1)[0])
+            return text
+        importlib_metadata.PathDistribution.read_text = read_text
+        from bento.plugins import get_plugin_manager
+        pm = get_plugin_manager()
+        loading = sorted(set(read))
+        upper = {i.name: i for i in pm.infos}["upper"]
+        print(json.dumps([loading, upper.distribution, upper.version]))
+        """)
+    out = _run(venv, ["-c", spy], tmp_path)
+    assert out.returncode == 0, out.stderr
+    loading, distribution, version = json.loads(out.stdout)
+    assert "bento-upper" not in loading and "bento-broken" in loading
+    assert (distribution, version) == ("bento-upper", "1.0")
 
 
 def test_misspelled_hook_is_caught():

@@ -8,6 +8,7 @@ it fatal (for CI).
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import logging
 import os
@@ -22,6 +23,8 @@ from ._version import __version__
 from .exceptions import InvalidArgument, MissingPlugin, PluginError
 
 if TYPE_CHECKING:
+    from importlib_metadata import Distribution
+
     from .batching import Batcher
     from .deployer import Deployer
 
@@ -54,12 +57,29 @@ class Kind(enum.Enum):
 
 @attrs.frozen
 class PluginInfo:
-    """A registered plugin and where it came from (core built-ins have distribution bento-core)."""
+    """A registered plugin and where it came from (core built-ins have distribution bento-core).
+
+    An entry point's `origin` is its distribution, whose name and version are read when first
+    asked for: parsing every plugin's METADATA up front cost each process that loads plugins
+    ~12 ms, and most (a job, `bento --help`) never look."""
 
     name: str
-    distribution: str
-    version: str
     module: str
+    origin: tuple[str, str] | Distribution = ("", "")  # (distribution, version) or the distribution
+
+    @functools.cached_property
+    def _name_version(self) -> tuple[str, str]:
+        if isinstance(self.origin, tuple):
+            return self.origin
+        return self.origin.name or "?", self.origin.version or "?"
+
+    @property
+    def distribution(self) -> str:
+        return self._name_version[0]
+
+    @property
+    def version(self) -> str:
+        return self._name_version[1]
 
 
 @attrs.frozen
@@ -98,7 +118,7 @@ class PluginManager(pluggy.PluginManager):
         if registered is not None:
             if not any(i.name == registered for i in self.infos):
                 module = getattr(plugin, "__name__", type(plugin).__module__)
-                self.infos.append(PluginInfo(registered, "", "", module))
+                self.infos.append(PluginInfo(registered, module))
             self._registry = None
         return registered
 
@@ -111,7 +131,7 @@ class PluginManager(pluggy.PluginManager):
     def load_defaults(self) -> None:
         for dotted in DEFAULT_PLUGINS:
             module = importlib.import_module(dotted)
-            self.infos.append(PluginInfo(dotted, "bento-core", __version__, dotted))
+            self.infos.append(PluginInfo(dotted, dotted, ("bento-core", __version__)))
             self.register(module, name=dotted)
 
     def load_entrypoints(self, strict: bool) -> None:
@@ -119,22 +139,23 @@ class PluginManager(pluggy.PluginManager):
         from importlib_metadata import entry_points  # third-party and slow to import: only when loading
 
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist else "?"
-            version = ep.dist.version if ep.dist else "?"
             if self.has_plugin(ep.name):
                 continue
+            origin = ep.dist or ("?", "?")
             try:
                 plugin = ep.load()
             except BaseException as e:  # noqa: B902 - a plugin may raise anything, even SystemExit
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 msg = f"{type(e).__name__}: {e}"
+                failed = PluginInfo(ep.name, ep.value, origin)
+                dist, version = failed.distribution, failed.version
                 if strict:
                     raise PluginError(f"plugin '{ep.name}' ({dist} {version}) failed to load: {msg}") from e
                 log.warning("skipping plugin '%s' (%s %s): %s", ep.name, dist, version, msg)
                 self.broken.append(BrokenPlugin(ep.name, dist, version, msg))
                 continue
-            self.infos.append(PluginInfo(ep.name, dist, version, getattr(plugin, "__name__", repr(plugin))))
+            self.infos.append(PluginInfo(ep.name, getattr(plugin, "__name__", repr(plugin)), origin))
             self.register(plugin, name=ep.name)
 
     @property
@@ -146,7 +167,7 @@ class PluginManager(pluggy.PluginManager):
             return self._registry
 
     def info(self, name: str) -> PluginInfo:
-        return next((i for i in self.infos if i.name == name), PluginInfo(name, "", "", ""))
+        return next((i for i in self.infos if i.name == name), PluginInfo(name, ""))
 
     def hook_names(self, name: str) -> list[str]:
         """The hooks plugin `name` implements (for `bento plugins`)."""
@@ -225,7 +246,7 @@ class TypeRegistry:
     def _owner(self, cls: type) -> PluginInfo:
         module = cls.__module__
         top = module.split(".")[0]
-        return self._modules.get(module) or self._packages.get(top) or PluginInfo(top, "", "", module)
+        return self._modules.get(module) or self._packages.get(top) or PluginInfo(top, module)
 
     def _add(self, entries: dict[str, Provided], kind: Kind, name: str, cls: type) -> None:
         known = entries.get(name)

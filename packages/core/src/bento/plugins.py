@@ -141,21 +141,20 @@ class PluginManager(pluggy.PluginManager):
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if self.has_plugin(ep.name):
                 continue
-            origin = ep.dist or ("?", "?")
+            where = PluginInfo(ep.name, ep.value, ep.dist or ("?", "?"))
             try:
                 plugin = ep.load()
             except BaseException as e:  # noqa: B902 - a plugin may raise anything, even SystemExit
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 msg = f"{type(e).__name__}: {e}"
-                failed = PluginInfo(ep.name, ep.value, origin)
-                dist, version = failed.distribution, failed.version
+                dist, version = where.distribution, where.version
                 if strict:
                     raise PluginError(f"plugin '{ep.name}' ({dist} {version}) failed to load: {msg}") from e
                 log.warning("skipping plugin '%s' (%s %s): %s", ep.name, dist, version, msg)
                 self.broken.append(BrokenPlugin(ep.name, dist, version, msg))
                 continue
-            self.infos.append(PluginInfo(ep.name, getattr(plugin, "__name__", repr(plugin)), origin))
+            self.infos.append(attrs.evolve(where, module=getattr(plugin, "__name__", repr(plugin))))
             self.register(plugin, name=ep.name)
 
     @property

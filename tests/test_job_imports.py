@@ -1,6 +1,6 @@
-"""What a library job imports with every plugin installed: saving and loading a bundle builds the
-plugin registry, and that must not pull in what only the CLI (click), serving (asyncio) or
-deploying (the local platform's HTTP client) needs."""
+"""What a library job imports with every plugin installed: `import bento` takes no framework and
+no heavy dependency, and saving and loading a bundle builds the plugin registry without pulling in
+what only the CLI (click), serving (asyncio) or deploying (the local platform's HTTP client) needs."""
 from __future__ import annotations
 
 import json
@@ -46,3 +46,11 @@ def test_saving_and_loading_a_bundle_imports_no_cli_server_or_deploy_plumbing(tm
     assert {"deploy", "server", "yatai", "adapters"} <= set(result["plugins"])  # they were all loaded
     assert "JSONArtifact" in result["artifacts"]
     assert result["imported"] == []
+
+
+def test_import_bento_takes_no_framework_and_no_heavy_dependency():
+    heavy = ("pandas", "numpy", "sklearn", "falcon", "click", "yaml", "asyncio", "cryptography", "importlib_metadata")
+    job = f"import sys, bento; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", job], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -71,7 +71,8 @@ class PluginInfo:
     def _name_version(self) -> tuple[str, str]:
         if isinstance(self.origin, tuple):
             return self.origin
-        return self.origin.name or "?", self.origin.version or "?"
+        metadata = self.origin.metadata  # parsed once for both (`.name` and `.version` parse it each)
+        return metadata.get("Name") or "?", metadata.get("Version") or "?"
 
     @property
     def distribution(self) -> str:
